@@ -1,0 +1,5 @@
+"""Offline preprocessing backends (face analysers, video describers).
+
+Registered into ``fineclip.registry.FACE_ANALYZERS`` and ``DESCRIBERS``; the
+tools under ``tools/data/`` build them by name.
+"""

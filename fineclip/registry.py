@@ -1,0 +1,124 @@
+"""FineCLIP's registries.
+
+Every registry is a child of MMEngine's root registry of the same kind, so
+MMEngine's Runner finds FineCLIP's parts under ``default_scope='fineclip'``.
+``locations`` lists the modules that hold the registered classes; MMEngine
+imports them lazily the first time a name is looked up, so a config can name a
+part without anyone importing it first.
+
+Domain registries (``ENCODERS``, ``ADAPTERS``, ``LABEL_AUGMENTERS``,
+``BRANCHES``, ``FUSIONS``) are children of ``MODELS``: each resolves a name in
+itself first, then in ``MODELS``, so a config composes a variant purely by
+naming types. MMEngine keys a registry's children by scope, so each domain
+registry has its own scope (``fineclip-encoder``...).
+"""
+from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
+from mmengine.registry import DATASETS as MMENGINE_DATASETS
+from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR
+from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import LOOPS as MMENGINE_LOOPS
+from mmengine.registry import METRICS as MMENGINE_METRICS
+from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
+from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
+from mmengine.registry import OPTIMIZERS as MMENGINE_OPTIMIZERS
+from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
+from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
+from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
+from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
+from mmengine.registry import Registry
+
+SCOPE = 'fineclip'
+
+# --- children of MMEngine's root registries --------------------------------
+MODELS = Registry(
+    'model', parent=MMENGINE_MODELS, scope=SCOPE,
+    locations=['fineclip.models'])
+MODEL_WRAPPERS = Registry(
+    'model_wrapper', parent=MMENGINE_MODEL_WRAPPERS, scope=SCOPE,
+    locations=['fineclip.models'])
+DATASETS = Registry(
+    'dataset', parent=MMENGINE_DATASETS, scope=SCOPE,
+    locations=['fineclip.datasets'])
+DATA_SAMPLERS = Registry(
+    'data sampler', parent=MMENGINE_DATA_SAMPLERS, scope=SCOPE,
+    locations=['fineclip.datasets'])
+TRANSFORMS = Registry(
+    'transform', parent=MMENGINE_TRANSFORMS, scope=SCOPE,
+    locations=['fineclip.datasets.transforms'])
+FUNCTIONS = Registry(
+    'function', parent=MMENGINE_FUNCTIONS, scope=SCOPE,
+    locations=['fineclip.datasets'])
+METRICS = Registry(
+    'metric', parent=MMENGINE_METRICS, scope=SCOPE,
+    locations=['fineclip.evaluation'])
+EVALUATOR = Registry(
+    'evaluator', parent=MMENGINE_EVALUATOR, scope=SCOPE,
+    locations=['fineclip.evaluation'])
+HOOKS = Registry(
+    'hook', parent=MMENGINE_HOOKS, scope=SCOPE,
+    locations=['fineclip.engine'])
+LOOPS = Registry(
+    'loop', parent=MMENGINE_LOOPS, scope=SCOPE,
+    locations=['fineclip.engine'])
+OPTIMIZERS = Registry(
+    'optimizer', parent=MMENGINE_OPTIMIZERS, scope=SCOPE,
+    locations=['fineclip.engine'])
+OPTIM_WRAPPERS = Registry(
+    'optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope=SCOPE,
+    locations=['fineclip.engine'])
+PARAM_SCHEDULERS = Registry(
+    'parameter scheduler', parent=MMENGINE_PARAM_SCHEDULERS, scope=SCOPE,
+    locations=['fineclip.engine'])
+VISUALIZERS = Registry(
+    'visualizer', parent=MMENGINE_VISUALIZERS, scope=SCOPE,
+    locations=['fineclip.engine'])
+VISBACKENDS = Registry(
+    'vis_backend', parent=MMENGINE_VISBACKENDS, scope=SCOPE,
+    locations=['fineclip.engine'])
+
+# --- domain registries: children of MODELS ---------------------------------
+def build_in_registry(cfg, registry: Registry, default_args=None):
+    """Builds ``cfg`` from ``registry`` itself, then its ancestors.
+
+    MMEngine's default build switches to the registry of the default scope
+    (``fineclip`` -> ``MODELS``), which would never look into a child such as
+    ``ENCODERS``. Resolving in the registry that was asked keeps the domain
+    registries separate while they still see everything in ``MODELS``.
+    """
+    if not isinstance(cfg, dict) or 'type' not in cfg:
+        raise TypeError(f'A {registry.name} config must be a dict with a '
+                        f'"type" key, got {cfg!r}')
+    args = dict(cfg)
+    for key, value in (default_args or {}).items():
+        args.setdefault(key, value)
+    obj_type = args.pop('type')
+    if not isinstance(obj_type, str):
+        return obj_type(**args)
+    obj_cls = registry.get(obj_type)
+    if obj_cls is None:
+        raise KeyError(
+            f"'{obj_type}' is not registered in FineCLIP's {registry.name} "
+            f'registry (known: {sorted(registry.module_dict)}). If it comes '
+            "from a plugin, list the plugin's module in the config's "
+            '`custom_imports`.')
+    return obj_cls(**args)
+
+
+def _domain_registry(name: str, location: str) -> Registry:
+    return Registry(name, parent=MODELS, scope=f'{SCOPE}-{name}',
+                    build_func=build_in_registry, locations=[location])
+
+
+ENCODERS = _domain_registry('encoder', 'fineclip.models')
+ADAPTERS = _domain_registry('adapter', 'fineclip.models')
+LABEL_AUGMENTERS = _domain_registry('label augmenter', 'fineclip.models')
+BRANCHES = _domain_registry('branch', 'fineclip.models')
+FUSIONS = _domain_registry('fusion', 'fineclip.models')
+
+# --- offline preprocessing (no Runner involved) ----------------------------
+FACE_ANALYZERS = Registry(
+    'face analyzer', scope=SCOPE, locations=['fineclip.preprocessing'])
+DESCRIBERS = Registry(
+    'describer', scope=SCOPE, locations=['fineclip.preprocessing'])

@@ -1,0 +1,43 @@
+"""Installs the ``fineclip`` package (FineCLIPER on MMEngine)."""
+import os.path as osp
+
+from setuptools import find_packages, setup
+
+
+def read_version():
+    """Reads ``__version__`` from ``fineclip/version.py`` without importing it."""
+    namespace = {}
+    with open(osp.join(osp.dirname(__file__), 'fineclip', 'version.py')) as f:
+        exec(f.read(), namespace)
+    return namespace['__version__']
+
+
+setup(
+    name='fineclip',
+    version=read_version(),
+    description='FineCLIPER and friends: dynamic facial expression '
+    'recognition with adapted CLIP models, built on MMEngine.',
+    long_description=open('README.md', encoding='utf-8').read(),
+    long_description_content_type='text/markdown',
+    packages=find_packages(include=['fineclip', 'fineclip.*']),
+    python_requires='>=3.9',
+    install_requires=[
+        # torch and torchvision must be a matching pair; install them first
+        # (README) so pip does not pick a mismatched build.
+        'torch>=2.1',
+        'torchvision',
+        'mmengine>=0.10.4,<0.11',
+        'mmcv-lite>=2.0',
+        'open_clip_torch>=2.24',
+        'transformers>=4.40',
+        'decord>=0.6',
+        'numpy',
+        'opencv-python',
+        'matplotlib',
+        'tqdm',
+        # mmengine 0.10 imports pkg_resources for package-prefixed configs.
+        'setuptools<81',
+    ],
+    extras_require={'dev': ['pytest']},
+    zip_safe=False,
+)
