@@ -1,0 +1,4 @@
+"""Modality branches: each turns one kind of input into a representation."""
+from .frames import FramesBranch
+
+__all__ = ['FramesBranch']

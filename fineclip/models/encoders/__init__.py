@@ -1,0 +1,5 @@
+"""Encoders: CLIP towers wrapped with adapters."""
+from .text_encoder import AdaptedTextEncoder
+from .video_encoder import AIMBlock, AIMVideoEncoder
+
+__all__ = ['AdaptedTextEncoder', 'AIMBlock', 'AIMVideoEncoder']

@@ -1,0 +1,105 @@
+"""Frozen CLIP text tower with one adapter after every layer (paper Eq 2-4).
+
+``H_l = A_l(Layer_l(H_{l-1}))``: each frozen layer is followed by an adapter
+with a skip connection. Several independent adapter stacks can share the
+frozen tower; FineCLIPER keeps one for the positive and one for the negative
+prompts. The EOT token after ``ln_final`` is projected and L2-normalised.
+"""
+from typing import Dict, Sequence
+
+import open_clip
+import torch
+import torch.nn.functional as F
+from open_clip.transformer import text_global_pool
+from torch import nn
+
+from fineclip.registry import ENCODERS
+from ..adapters import Adapter
+
+
+@ENCODERS.register_module()
+class AdaptedTextEncoder(nn.Module):
+    """CLIP text encoder with per-layer adapter stacks.
+
+    The frozen CLIP is referenced, not registered as a child: the model that
+    builds the encoder registers it once.
+
+    Args:
+        clip (nn.Module): open_clip ``CLIP`` model (frozen) whose text tower
+            (``token_embedding``, ``transformer``, ``ln_final``,
+            ``text_projection``) is used.
+        stacks (Sequence[str]): Names of the adapter stacks, e.g.
+            ``('positive', 'negative')``. Empty: the plain frozen encoder.
+        adapter_ratio (float): Bottleneck ratio of the adapters.
+    """
+
+    def __init__(self, clip: nn.Module, stacks: Sequence[str] = ('positive',
+                                                                 'negative'),
+                 adapter_ratio: float = 0.25):
+        super().__init__()
+        if not getattr(clip.transformer, 'batch_first', True):
+            raise ValueError('AdaptedTextEncoder needs an open_clip model '
+                             'with batch-first transformer blocks.')
+        self.__dict__['clip'] = clip  # shared, see class docstring
+        width = clip.transformer.width
+        layers = len(clip.transformer.resblocks)
+        self.adapters = nn.ModuleDict({
+            name: nn.ModuleList(
+                Adapter(width, adapter_ratio, skip=True)
+                for _ in range(layers))
+            for name in stacks
+        })
+        self.context_length = clip.context_length
+        self.tokenizer = open_clip.tokenizer.SimpleTokenizer(
+            context_length=self.context_length)
+
+    def tokenize(self, texts: Sequence[str]) -> torch.Tensor:
+        """Tokenises texts to ``(N, context_length)`` token ids."""
+        return self.tokenizer(list(texts))
+
+    def forward(self, tokens: torch.Tensor, stack: str = None) -> torch.Tensor:
+        """Encodes token ids.
+
+        Args:
+            tokens (Tensor): ``(N, L)`` token ids.
+            stack (str, optional): Which adapter stack to apply; ``None``
+                runs the frozen tower without adapters.
+
+        Returns:
+            Tensor: ``(N, D)`` L2-normalised text features.
+        """
+        clip = self.clip
+        if stack is not None and stack not in self.adapters:
+            raise KeyError(f"No adapter stack '{stack}'; have "
+                           f'{list(self.adapters)}')
+        adapters = self.adapters[stack] if stack is not None else None
+        tokens = tokens.to(clip.token_embedding.weight.device)
+        # The embeddings are frozen and precede every adapter: no autograd.
+        with torch.no_grad():
+            x = clip.token_embedding(tokens)
+            x = x + clip.positional_embedding[:x.shape[1]].to(x.dtype)
+        mask = clip.attn_mask
+        if mask is not None:
+            mask = mask[:x.shape[1], :x.shape[1]].to(x.dtype)
+        for i, block in enumerate(clip.transformer.resblocks):
+            x = block(x, attn_mask=mask)
+            if adapters is not None:
+                x = adapters[i](x)
+        x = clip.ln_final(x)
+        pooled = text_global_pool(x, tokens, clip.text_pool_type,
+                                  eos_token_id=getattr(clip, 'text_eos_id',
+                                                       None))
+        projection = clip.text_projection
+        if isinstance(projection, nn.Linear):
+            pooled = projection(pooled)
+        elif projection is not None:
+            pooled = pooled @ projection
+        return F.normalize(pooled, dim=-1)
+
+    def encode_prompts(self, prompts: Dict[str, Sequence[str]]
+                       ) -> Dict[str, torch.Tensor]:
+        """Encodes each group of prompts with the adapter stack of its name."""
+        return {
+            name: self(self.tokenize(texts), stack=name)
+            for name, texts in prompts.items()
+        }

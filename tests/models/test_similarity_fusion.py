@@ -1,0 +1,78 @@
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from fineclip.models.fusions import AdaptiveFusion, FixedFusion
+from fineclip.models.similarity import class_probabilities, pn_similarity
+
+
+def test_pn_similarity_matches_formula_on_hand_made_vectors():
+    f = torch.tensor([[1., 0.], [0., 2.]])
+    t_p = torch.tensor([[1., 0.], [1., 1.]])
+    t_n = torch.tensor([[0., 1.], [-1., 0.]])
+    s = pn_similarity(f, t_p, t_n)
+    r = 1 / math.sqrt(2)
+    # s_c(f) = cos(f, t_p[c]) - cos(f, t_n[c])
+    expected = torch.tensor([[1. - 0., r - (-1.)],
+                             [0. - 1., r - 0.]])
+    assert torch.allclose(s, expected, atol=1e-6)
+    assert torch.allclose(pn_similarity(f, t_p), expected + torch.tensor(
+        [[0., -1.], [1., 0.]]), atol=1e-6)
+
+
+def test_probabilities_are_softmax_over_temperature():
+    s = torch.tensor([[0.2, 0.1, -0.3]])
+    p = class_probabilities(s, 0.01)
+    assert torch.allclose(p, torch.softmax(s / 0.01, dim=-1))
+    assert torch.allclose(p.sum(), torch.tensor(1.))
+
+
+def _sim_fn():
+    t_p = torch.eye(3)
+    return lambda f: pn_similarity(f, t_p, -t_p)
+
+
+def test_adaptive_fusion_weights_follow_eq9():
+    feats = {'video': torch.tensor([[1., 0., 0.]]),
+             'face': torch.tensor([[1., 1., 1.]])}
+    fused, w, sims = AdaptiveFusion()(feats, _sim_fn())
+    r = torch.tensor([[sims['video'].max(), sims['face'].max()]])
+    assert torch.allclose(w, r.softmax(dim=1))
+    expected = (w[0, 0] * F.normalize(feats['video'], dim=-1) +
+                w[0, 1] * F.normalize(feats['face'], dim=-1))
+    assert torch.allclose(fused, expected)
+    assert not w.requires_grad
+
+
+def test_fusion_loss_is_weighted_sum_of_branch_ce():
+    sims = {'video': torch.tensor([[0.5, 0.1, 0.0]]),
+            'face': torch.tensor([[0.0, 0.3, 0.2]])}
+    w = torch.tensor([[0.25, 0.75]])
+    y = torch.tensor([1])
+    out = AdaptiveFusion.loss(sims, w, y, temperature=0.1)
+    expected = (0.25 * F.cross_entropy(sims['video'] / 0.1, y) +
+                0.75 * F.cross_entropy(sims['face'] / 0.1, y))
+    assert torch.allclose(out['loss'], expected)
+    assert torch.isclose(out['w_face'], torch.tensor(0.75))
+    assert not any('loss' in k for k in out if k != 'loss')
+
+
+def test_fixed_fusion_shares_the_rest_evenly():
+    sims = {n: torch.zeros(2, 3) for n in ('video', 'face', 'text')}
+    w = FixedFusion(alpha=0.6).branch_weights(sims)
+    assert torch.allclose(w, torch.tensor([[0.6, 0.2, 0.2]] * 2))
+    assert torch.equal(FixedFusion(0.3).branch_weights(
+        {'video': torch.zeros(1, 3)}), torch.ones(1, 1))
+    with pytest.raises(ValueError):
+        FixedFusion(alpha=1.5)
+    with pytest.raises(KeyError, match='primary'):
+        FixedFusion(primary='video').branch_weights({'face': sims['face']})
+
+
+def test_single_branch_gets_full_weight():
+    feats = {'video': torch.randn(4, 3)}
+    fused, w, _ = AdaptiveFusion()(feats, _sim_fn())
+    assert torch.allclose(w, torch.ones(4, 1))
+    assert torch.allclose(fused, F.normalize(feats['video'], dim=-1))

@@ -1,0 +1,92 @@
+import pytest
+import torch
+
+from fineclip.models.encoders import AIMVideoEncoder
+
+
+def _frozen_clip_video(clip, frames):
+    """Reference: the plain frozen CLIP image tower, averaged over frames."""
+    b, t = frames.shape[:2]
+    feats = clip.encode_image(frames.flatten(0, 1))
+    return torch.nn.functional.normalize(feats.view(b, t, -1).mean(1), dim=-1)
+
+
+def _randomise(adapter):
+    torch.nn.init.normal_(adapter.fc_up.weight, std=0.5)
+
+
+def test_zero_initialised_adapters_leave_frozen_tower_unchanged(tiny_clip):
+    encoder = AIMVideoEncoder(tiny_clip.visual, num_frames=4)
+    frames = torch.randn(2, 4, 3, 32, 32)
+    assert torch.allclose(encoder(frames), _frozen_clip_video(tiny_clip, frames),
+                          atol=1e-5)
+
+
+def test_zero_adapter_leaves_each_block_unchanged(tiny_clip):
+    encoder = AIMVideoEncoder(tiny_clip.visual, num_frames=4)
+    x = torch.randn(8, 17, 64)
+    for aim_block in encoder.blocks:
+        assert torch.allclose(aim_block(x), aim_block.block(x), atol=1e-5)
+
+
+def _frame_outputs(encoder, frames):
+    """Per-frame CLS tokens after the blocks (before the temporal mean)."""
+    b, t = frames.shape[:2]
+    x = encoder._patch_tokens(frames.flatten(0, 1))
+    x = encoder.visual.ln_pre(x)
+    for block in encoder.blocks:
+        x = block(x)
+    return x[:, 0].view(b, t, -1)
+
+
+def test_t_adapter_mixes_frames_and_s_adapter_does_not(tiny_clip):
+    torch.manual_seed(0)
+    frames = torch.randn(1, 4, 3, 32, 32)
+    changed = frames.clone()
+    changed[:, 0] += 1.0  # perturb frame 0 only
+
+    temporal = AIMVideoEncoder(tiny_clip.visual, num_frames=4,
+                               s_adapter=False, mlp_adapter=False)
+    spatial = AIMVideoEncoder(tiny_clip.visual, num_frames=4,
+                              t_adapter=False, mlp_adapter=False)
+    for block in temporal.blocks:
+        _randomise(block.t_adapter)
+    for block in spatial.blocks:
+        _randomise(block.s_adapter)
+
+    for encoder, mixes in ((temporal, True), (spatial, False)):
+        with torch.no_grad():
+            before = _frame_outputs(encoder, frames)
+            after = _frame_outputs(encoder, changed)
+        other_frames_moved = not torch.allclose(before[:, 1:], after[:, 1:],
+                                                atol=1e-6)
+        assert other_frames_moved == mixes
+
+
+def test_temporal_embedding_starts_at_zero_and_is_tunable(tiny_clip):
+    encoder = AIMVideoEncoder(tiny_clip.visual, num_frames=4)
+    assert encoder.temporal_embedding.shape == (4, 64)
+    assert not encoder.temporal_embedding.any()
+    tunable = {n for n, p in encoder.named_parameters() if p.requires_grad}
+    assert 'temporal_embedding' in tunable
+    assert all(n.startswith(('blocks.', 'temporal_embedding')) for n in tunable)
+
+
+def test_adapters_can_be_switched_off(tiny_clip):
+    encoder = AIMVideoEncoder(tiny_clip.visual, num_frames=4, t_adapter=False,
+                              s_adapter=True, mlp_adapter=False, mlp_scale=0.3)
+    block = encoder.blocks[0]
+    assert block.t_adapter is None and block.mlp_adapter is None
+    assert block.s_adapter.skip and block.mlp_scale == 0.3
+
+
+def test_wrong_frame_count_is_reported(tiny_clip):
+    encoder = AIMVideoEncoder(tiny_clip.visual, num_frames=4)
+    with pytest.raises(ValueError, match='4 frames'):
+        encoder(torch.randn(1, 3, 3, 32, 32))
+
+
+def test_frozen_tower_is_shared_not_registered(tiny_clip):
+    encoder = AIMVideoEncoder(tiny_clip.visual, num_frames=4)
+    names = [n for n, _ in encoder.named_parameters()]
+    assert not any('conv1' in n or 'resblocks' in n for n in names)
