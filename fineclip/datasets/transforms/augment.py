@@ -1,0 +1,147 @@
+"""Group augmentation: one random draw applied to every frame of a clip.
+
+Each transform records what it did (``crop_box``, ``flip``) so that other
+modalities of the same clip (face maps) can follow the very same geometry.
+"""
+import math
+from typing import Sequence, Tuple, Union
+
+import cv2
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from fineclip.registry import TRANSFORMS
+
+Size = Union[int, Tuple[int, int]]
+
+
+def _as_hw(size: Size) -> Tuple[int, int]:
+    return (size, size) if isinstance(size, int) else tuple(size)
+
+
+def random_resized_box(height: int, width: int, scale: Sequence[float],
+                       ratio: Sequence[float], attempts: int = 10,
+                       rng=np.random) -> Tuple[int, int, int, int]:
+    """Samples an ``(x, y, w, h)`` box of random area and aspect ratio.
+
+    Falls back to the largest centred box of an allowed aspect ratio when
+    ten draws do not fit, as torchvision does.
+
+    Args:
+        rng: ``np.random`` (the worker's stream) or a ``RandomState``.
+    """
+    area = height * width
+    log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
+    for _ in range(attempts):
+        target = area * rng.uniform(*scale)
+        aspect = math.exp(rng.uniform(*log_ratio))
+        w = int(round(math.sqrt(target * aspect)))
+        h = int(round(math.sqrt(target / aspect)))
+        if 0 < w <= width and 0 < h <= height:
+            return (rng.randint(0, width - w + 1),
+                    rng.randint(0, height - h + 1), w, h)
+    aspect = width / height
+    if aspect < ratio[0]:
+        w, h = width, int(round(width / ratio[0]))
+    elif aspect > ratio[1]:
+        w, h = int(round(height * ratio[1])), height
+    else:
+        w, h = width, height
+    return (width - w) // 2, (height - h) // 2, w, h
+
+
+@TRANSFORMS.register_module()
+class GroupRandomResizedCrop(BaseTransform):
+    """The same random resized crop for every frame.
+
+    Args:
+        size (int | tuple): Output ``(h, w)``.
+        scale (tuple): Range of the crop's area fraction (0.08-1).
+        ratio (tuple): Range of the crop's aspect ratio (3/4-4/3).
+    """
+
+    def __init__(self, size: Size = 224, scale=(0.08, 1.0),
+                 ratio=(3 / 4, 4 / 3)):
+        self.size = _as_hw(size)
+        self.scale, self.ratio = tuple(scale), tuple(ratio)
+
+    def transform(self, results: dict) -> dict:
+        h, w = results['img_shape']
+        x, y, cw, ch = random_resized_box(h, w, self.scale, self.ratio)
+        out_h, out_w = self.size
+        results['imgs'] = [
+            cv2.resize(img[y:y + ch, x:x + cw], (out_w, out_h),
+                       interpolation=cv2.INTER_LINEAR)
+            for img in results['imgs']
+        ]
+        results['crop_box'] = (x, y, cw, ch)
+        results['img_shape'] = self.size
+        return results
+
+
+@TRANSFORMS.register_module()
+class GroupResize(BaseTransform):
+    """Resizes every frame to ``size`` (the test-time view).
+
+    Args:
+        size (int | tuple): Output ``(h, w)``.
+    """
+
+    def __init__(self, size: Size = 224):
+        self.size = _as_hw(size)
+
+    def transform(self, results: dict) -> dict:
+        h, w = results['img_shape']
+        out_h, out_w = self.size
+        interp = cv2.INTER_AREA if out_h < h else cv2.INTER_LINEAR
+        results['imgs'] = [
+            cv2.resize(img, (out_w, out_h), interpolation=interp)
+            for img in results['imgs']
+        ]
+        results['crop_box'] = (0, 0, w, h)
+        results['img_shape'] = self.size
+        return results
+
+
+@TRANSFORMS.register_module()
+class GroupFlip(BaseTransform):
+    """Flips every frame horizontally with probability ``flip_ratio``.
+
+    Args:
+        flip_ratio (float): Probability of flipping the clip.
+    """
+
+    def __init__(self, flip_ratio: float = 0.5):
+        if not 0. <= flip_ratio <= 1.:
+            raise ValueError(f'flip_ratio must be in [0, 1], got {flip_ratio}')
+        self.flip_ratio = flip_ratio
+
+    def transform(self, results: dict) -> dict:
+        flip = bool(np.random.rand() < self.flip_ratio)
+        if flip:
+            results['imgs'] = [np.ascontiguousarray(img[:, ::-1])
+                               for img in results['imgs']]
+        results['flip'] = flip
+        return results
+
+
+@TRANSFORMS.register_module()
+class GroupBrightness(BaseTransform):
+    """Scales every frame's brightness by one factor in ``[1-b, 1+b]``.
+
+    Args:
+        brightness (float): ``b``; DFER-CLIP uses 0.5 on DFEW.
+    """
+
+    def __init__(self, brightness: float = 0.5):
+        if brightness < 0:
+            raise ValueError(f'brightness must be >= 0, got {brightness}')
+        self.brightness = brightness
+
+    def transform(self, results: dict) -> dict:
+        factor = np.random.uniform(1 - self.brightness, 1 + self.brightness)
+        results['imgs'] = [
+            np.clip(img.astype(np.float32) * factor, 0, 255).astype(np.uint8)
+            for img in results['imgs']
+        ]
+        return results

@@ -1,0 +1,4 @@
+"""Metrics for DFER."""
+from .dfer_metric import DFERMetric, confusion_matrix, uar_war
+
+__all__ = ['DFERMetric', 'confusion_matrix', 'uar_war']

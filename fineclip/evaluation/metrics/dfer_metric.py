@@ -1,0 +1,105 @@
+"""UAR, WAR, per-class recall and the confusion matrix."""
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import print_log
+
+from fineclip.registry import METRICS
+
+
+def confusion_matrix(labels: np.ndarray, preds: np.ndarray,
+                     num_classes: int) -> np.ndarray:
+    """``(C, C)`` counts; row = true class, column = predicted class."""
+    labels, preds = np.asarray(labels), np.asarray(preds)
+    for name, arr in (('label', labels), ('prediction', preds)):
+        if arr.size and (arr.min() < 0 or arr.max() >= num_classes):
+            raise ValueError(f'A {name} lies outside 0..{num_classes - 1}')
+    flat = labels * num_classes + preds
+    return np.bincount(flat, minlength=num_classes**2).reshape(
+        num_classes, num_classes)
+
+
+def uar_war(matrix: np.ndarray) -> Dict[str, object]:
+    """UAR, WAR and per-class recall from a confusion matrix.
+
+    UAR is the mean of the diagonal of the row-normalised matrix over the
+    classes that occur; WAR is plain accuracy. A class with no samples has
+    recall ``nan`` and does not count towards UAR.
+    """
+    support = matrix.sum(axis=1)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        recall = np.where(support > 0, np.diag(matrix) / support, np.nan)
+    total = matrix.sum()
+    return dict(
+        UAR=float(np.nanmean(recall)) if (support > 0).any() else 0.,
+        WAR=float(np.trace(matrix) / total) if total else 0.,
+        recall=recall,
+        support=support)
+
+
+@METRICS.register_module()
+class DFERMetric(BaseMetric):
+    """DFER's metrics: UAR (mean per-class recall) and WAR (accuracy).
+
+    Returns ``UAR``, ``WAR`` and ``recall/<class>``; logs a per-class table.
+    The last confusion matrix stays on the metric as
+    ``last_confusion_matrix`` for ``DFERResultsHook`` to save.
+
+    Args:
+        class_names (Sequence[str], optional): Defaults to the dataset's.
+        collect_device (str): Where results are gathered across ranks.
+        prefix (str, optional): Prefix of the metric names.
+    """
+
+    default_prefix = None
+
+    def __init__(self, class_names: Optional[Sequence[str]] = None,
+                 collect_device: str = 'cpu', prefix: Optional[str] = None):
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        self.class_names = tuple(class_names) if class_names else None
+        self.last_confusion_matrix = None
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        for sample in data_samples:
+            self.results.append(
+                dict(pred=int(sample['pred_label'].reshape(-1)[0]),
+                     gt=int(sample['gt_label'].reshape(-1)[0])))
+
+    def _names(self) -> List[str]:
+        if self.class_names:
+            return list(self.class_names)
+        if self.dataset_meta and 'classes' in self.dataset_meta:
+            return list(self.dataset_meta['classes'])
+        raise ValueError('DFERMetric needs class names: from the dataset '
+                         'metainfo or the class_names argument.')
+
+    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        names = self._names()
+        labels = np.array([r['gt'] for r in results], dtype=np.int64)
+        preds = np.array([r['pred'] for r in results], dtype=np.int64)
+        matrix = confusion_matrix(labels, preds, len(names))
+        stats = uar_war(matrix)
+        self.last_confusion_matrix = dict(
+            classes=names, matrix=matrix.tolist(), UAR=stats['UAR'],
+            WAR=stats['WAR'], recall=[None if np.isnan(r) else float(r)
+                                      for r in stats['recall']],
+            support=stats['support'].tolist())
+        print_log(format_recall_table(names, stats), logger='current')
+        metrics = dict(UAR=stats['UAR'], WAR=stats['WAR'])
+        for name, recall in zip(names, stats['recall']):
+            if not np.isnan(recall):
+                metrics[f'recall/{name}'] = float(recall)
+        return metrics
+
+
+def format_recall_table(names: Sequence[str], stats: dict) -> str:
+    """A plain-text per-class table for the log."""
+    width = max(len(n) for n in names + ['class'])
+    lines = [f"{'class':<{width}}  recall  clips"]
+    for name, recall, support in zip(names, stats['recall'], stats['support']):
+        shown = '   -  ' if np.isnan(recall) else f'{recall:6.4f}'
+        lines.append(f'{name:<{width}}  {shown}  {support:5d}')
+    lines.append(f"{'UAR':<{width}}  {stats['UAR']:6.4f}")
+    lines.append(f"{'WAR':<{width}}  {stats['WAR']:6.4f}")
+    return 'Per-class recall:\n' + '\n'.join(lines)

@@ -1,0 +1,50 @@
+import numpy as np
+import pytest
+
+from fineclip.datasets.transforms import (GroupFlip, GroupRandomResizedCrop,
+                                          SampleFrameIndices, segment_indices)
+
+
+def test_test_sampling_takes_segment_middles():
+    idx = segment_indices(32, 4, random=False)
+    assert idx.tolist() == [3, 11, 19, 27]
+
+
+def test_train_sampling_stays_inside_each_segment():
+    np.random.seed(0)
+    for _ in range(50):
+        idx = segment_indices(40, 8, random=True)
+        assert all(5 * k <= i < 5 * (k + 1) for k, i in enumerate(idx))
+
+
+def test_short_clips_are_edge_padded():
+    assert segment_indices(5, 8, random=False).tolist() == [
+        0, 1, 2, 3, 4, 4, 4, 4]
+    assert segment_indices(5, 8, random=True).tolist() == [
+        0, 1, 2, 3, 4, 4, 4, 4]
+    with pytest.raises(ValueError):
+        segment_indices(0, 8, random=False)
+
+
+def test_sample_frame_indices_transform():
+    out = SampleFrameIndices(num_frames=4, test_mode=True)(
+        dict(total_frames=8))
+    assert out['frame_inds'].tolist() == [0, 2, 4, 6]
+
+
+def _clip(t=3):
+    frames = [np.full((20, 30, 3), i, np.uint8) for i in range(t)]
+    frames[0][:, :15] = 255  # left half of frame 0 white
+    return dict(imgs=frames, img_shape=(20, 30))
+
+
+def test_group_crop_and_flip_treat_all_frames_alike():
+    np.random.seed(1)
+    out = GroupRandomResizedCrop(size=(10, 12))(_clip())
+    assert all(img.shape == (10, 12, 3) for img in out['imgs'])
+    assert 'crop_box' in out
+    flipped = GroupFlip(flip_ratio=1.0)(_clip())
+    assert flipped['flip'] is True
+    assert (flipped['imgs'][0][:, -1] == 255).all()
+    assert (flipped['imgs'][1] == 1).all()
+    assert GroupFlip(flip_ratio=0.0)(_clip())['flip'] is False
