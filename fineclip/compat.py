@@ -26,12 +26,11 @@ def _numpy_safe_types():
     multiarray = getattr(np, '_core', None)
     multiarray = multiarray.multiarray if multiarray else np.core.multiarray
     dtype_classes = [
-        getattr(np.dtypes, name) for name in dir(np.dtypes)
-        if name.endswith('DType') and isinstance(
-            getattr(np.dtypes, name), type)
+        getattr(np.dtypes, name) for name in dir(np.dtypes) if
+        name.endswith('DType') and isinstance(getattr(np.dtypes, name), type)
     ]
-    return [multiarray._reconstruct, multiarray.scalar, np.ndarray,
-            np.dtype] + dtype_classes
+    return [multiarray._reconstruct, multiarray.scalar, np.ndarray, np.dtype
+            ] + dtype_classes
 
 
 def _history_buffer_getstate(self):
@@ -53,7 +52,7 @@ def _history_buffer_getstate(self):
 
 
 def apply_mmengine_compat():
-    """Makes MMEngine's checkpoints load with ``torch.load(weights_only=True)``.
+    """Makes MMEngine checkpoints load with ``weights_only=True``.
 
     Idempotent; called when ``fineclip`` is imported, so ``resume`` and
     ``load_from`` work in every tool without further setup.
@@ -64,6 +63,5 @@ def apply_mmengine_compat():
     from mmengine.logging.history_buffer import HistoryBuffer
 
     HistoryBuffer.__getstate__ = _history_buffer_getstate
-    torch.serialization.add_safe_globals([HistoryBuffer] +
-                                         _numpy_safe_types())
+    torch.serialization.add_safe_globals([HistoryBuffer] + _numpy_safe_types())
     _APPLIED = True

@@ -23,14 +23,18 @@ DFEW_CLASSES = ('Happy', 'Sad', 'Neutral', 'Angry', 'Surprise', 'Disgust',
 
 def natural_key(name: str):
     """Sort key that orders embedded numbers by value: ``2`` before ``10``."""
-    return [int(tok) if tok.isdigit() else tok.lower()
-            for tok in re.split(r'(\d+)', name)]
+    return [
+        int(tok) if tok.isdigit() else tok.lower()
+        for tok in re.split(r'(\d+)', name)
+    ]
 
 
 def list_frames(folder: str) -> List[str]:
     """Image file names in ``folder``, naturally sorted."""
-    names = [n for n in os.listdir(folder)
-             if osp.splitext(n)[1].lower() in IMAGE_EXTENSIONS]
+    names = [
+        n for n in os.listdir(folder)
+        if osp.splitext(n)[1].lower() in IMAGE_EXTENSIONS
+    ]
     return sorted(names, key=natural_key)
 
 
@@ -55,10 +59,14 @@ class DFEWDataset(BaseDataset):
 
     METAINFO = dict(classes=DFEW_CLASSES)
 
-    def __init__(self, data_root: str, fold: int = 1, split: str = 'train',
+    def __init__(self,
+                 data_root: str,
+                 fold: int = 1,
+                 split: str = 'train',
                  frame_dir: str = 'Clip/clip_224x224',
                  ann_dir: str = 'EmoLabel_DataSplit',
-                 pipeline: Sequence[dict] = (), test_mode: bool = False,
+                 pipeline: Sequence[dict] = (),
+                 test_mode: bool = False,
                  **kwargs):
         if split not in ('train', 'test'):
             raise ValueError(f"DFEW split must be 'train' or 'test', got "
@@ -72,14 +80,18 @@ class DFEWDataset(BaseDataset):
                 'val/test ones).')
         self.fold, self.split = int(fold), split
         self.frame_dir, self.ann_dir = frame_dir, ann_dir
-        super().__init__(data_root=data_root, pipeline=list(pipeline),
-                         test_mode=test_mode, **kwargs)
+        super().__init__(
+            data_root=data_root,
+            pipeline=list(pipeline),
+            test_mode=test_mode,
+            **kwargs)
 
     @property
     def split_file(self) -> str:
         """Path of this fold's split file."""
         return osp.join(self.data_root, self.ann_dir,
-                        f'{self.split}(single-labeled)', f'set_{self.fold}.csv')
+                        f'{self.split}(single-labeled)',
+                        f'set_{self.fold}.csv')
 
     def load_data_list(self) -> List[dict]:
         """Reads the split file and counts every clip's frames on disk."""
@@ -91,10 +103,11 @@ class DFEWDataset(BaseDataset):
         with open(path, newline='', encoding='utf-8-sig') as f:
             rows = csv.reader(f)
             header = next(rows, None)
-            if header is None or [h.strip() for h in header] != [
-                    'video_name', 'label']:
-                raise ValueError(f"{path}:1: expected header 'video_name,label'"
-                                 f', got {header}')
+            if header is None or [h.strip()
+                                  for h in header] != ['video_name', 'label']:
+                raise ValueError(
+                    f"{path}:1: expected header 'video_name,label'"
+                    f', got {header}')
             for line_no, row in enumerate(rows, start=2):
                 if not row or not ''.join(row).strip():
                     continue
@@ -126,8 +139,12 @@ class DFEWDataset(BaseDataset):
         if not names:
             raise ValueError(f"{where}: clip {clip_id}'s frame folder "
                              f"'{folder}' holds no images")
-        return dict(clip_id=clip_id, label=label, frame_dir=folder,
-                    frame_names=names, total_frames=len(names))
+        return dict(
+            clip_id=clip_id,
+            label=label,
+            frame_dir=folder,
+            frame_names=names,
+            total_frames=len(names))
 
     def get_cat_ids(self, idx: int) -> List[int]:
         """Class of sample ``idx`` (for class-aware samplers)."""

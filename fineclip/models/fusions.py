@@ -19,14 +19,14 @@ SimilarityFn = Callable[[torch.Tensor], torch.Tensor]
 class BaseFusion(nn.Module):
     """Shared mechanics; subclasses only decide the branch weights."""
 
-    def branch_weights(self, similarities: Dict[str, torch.Tensor]
-                       ) -> torch.Tensor:
+    def branch_weights(self, similarities: Dict[str,
+                                                torch.Tensor]) -> torch.Tensor:
         """Returns ``(B, M)`` weights, columns in ``similarities`` order."""
         raise NotImplementedError
 
-    def forward(self, features: Dict[str, torch.Tensor],
-                similarity: SimilarityFn
-                ) -> Tuple[torch.Tensor, torch.Tensor, Dict[str, torch.Tensor]]:
+    def forward(
+        self, features: Dict[str, torch.Tensor], similarity: SimilarityFn
+    ) -> Tuple[torch.Tensor, torch.Tensor, Dict[str, torch.Tensor]]:
         """Fuses the branches.
 
         Args:
@@ -49,8 +49,8 @@ class BaseFusion(nn.Module):
 
     @staticmethod
     def loss(similarities: Dict[str, torch.Tensor], weights: torch.Tensor,
-             labels: torch.Tensor, temperature: float
-             ) -> Dict[str, torch.Tensor]:
+             labels: torch.Tensor,
+             temperature: float) -> Dict[str, torch.Tensor]:
         """Eq 11: per-branch cross-entropy weighted per sample.
 
         Returns:
@@ -101,7 +101,8 @@ class FixedFusion(BaseFusion):
     def __init__(self, alpha: float = 0.5, primary: str = 'video'):
         super().__init__()
         if not 0. <= alpha <= 1.:
-            raise ValueError(f'FixedFusion alpha must be in [0, 1], got {alpha}')
+            raise ValueError(
+                f'FixedFusion alpha must be in [0, 1], got {alpha}')
         self.alpha = alpha
         self.primary = primary
 

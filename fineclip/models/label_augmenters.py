@@ -13,7 +13,8 @@ DEFAULT_TEMPLATE = 'A person with an expression of {cls}.'
 
 def _fill(template: str, class_names: Sequence[str]) -> List[str]:
     if '{cls}' not in template:
-        raise ValueError(f"Prompt template '{template}' has no '{{cls}}' slot.")
+        raise ValueError(
+            f"Prompt template '{template}' has no '{{cls}}' slot.")
     return [template.format(cls=name) for name in class_names]
 
 
@@ -29,14 +30,16 @@ class PositiveOnlyAugmenter:
 
     groups = ('positive', )
 
-    def __init__(self, template: str = DEFAULT_TEMPLATE,
+    def __init__(self,
+                 template: str = DEFAULT_TEMPLATE,
                  lowercase: bool = True):
         self.template = template
         self.lowercase = lowercase
 
     def _names(self, class_names: Sequence[str]) -> List[str]:
         if not class_names:
-            raise ValueError('A label augmenter needs at least one class name.')
+            raise ValueError(
+                'A label augmenter needs at least one class name.')
         return [n.lower() if self.lowercase else n for n in class_names]
 
     def __call__(self, class_names: Sequence[str]) -> Dict[str, List[str]]:
@@ -58,7 +61,8 @@ class PNAugmenter(PositiveOnlyAugmenter):
 
     groups = ('positive', 'negative')
 
-    def __init__(self, template: str = DEFAULT_TEMPLATE,
+    def __init__(self,
+                 template: str = DEFAULT_TEMPLATE,
                  negative_template: str = 'A person with an expression of '
                  'no {cls}.',
                  lowercase: bool = True):
@@ -77,7 +81,8 @@ class PNAugmenter(PositiveOnlyAugmenter):
 class PNLessAugmenter(PNAugmenter):
     """PN descriptors whose negative says "less": ``... of less {cls}.``"""
 
-    def __init__(self, template: str = DEFAULT_TEMPLATE,
+    def __init__(self,
+                 template: str = DEFAULT_TEMPLATE,
                  negative_template: str = 'A person with an expression of '
                  'less {cls}.',
                  lowercase: bool = True):

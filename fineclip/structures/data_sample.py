@@ -29,7 +29,8 @@ class DFERDataSample(BaseDataElement):
     def set_pred_score(self, value: torch.Tensor) -> 'DFERDataSample':
         """Sets the ``(C,)`` class probabilities."""
         if value.dim() != 1:
-            raise ValueError(f'pred_score must be 1-D, got {tuple(value.shape)}')
+            raise ValueError(
+                f'pred_score must be 1-D, got {tuple(value.shape)}')
         self.set_field(value, 'pred_score', dtype=torch.Tensor)
         return self
 

@@ -18,8 +18,8 @@ def _randomise(adapter):
 def test_zero_initialised_adapters_leave_frozen_tower_unchanged(tiny_clip):
     encoder = AIMVideoEncoder(tiny_clip.visual, num_frames=4)
     frames = torch.randn(2, 4, 3, 32, 32)
-    assert torch.allclose(encoder(frames), _frozen_clip_video(tiny_clip, frames),
-                          atol=1e-5)
+    assert torch.allclose(
+        encoder(frames), _frozen_clip_video(tiny_clip, frames), atol=1e-5)
 
 
 def test_zero_adapter_leaves_each_block_unchanged(tiny_clip):
@@ -45,10 +45,10 @@ def test_t_adapter_mixes_frames_and_s_adapter_does_not(tiny_clip):
     changed = frames.clone()
     changed[:, 0] += 1.0  # perturb frame 0 only
 
-    temporal = AIMVideoEncoder(tiny_clip.visual, num_frames=4,
-                               s_adapter=False, mlp_adapter=False)
-    spatial = AIMVideoEncoder(tiny_clip.visual, num_frames=4,
-                              t_adapter=False, mlp_adapter=False)
+    temporal = AIMVideoEncoder(
+        tiny_clip.visual, num_frames=4, s_adapter=False, mlp_adapter=False)
+    spatial = AIMVideoEncoder(
+        tiny_clip.visual, num_frames=4, t_adapter=False, mlp_adapter=False)
     for block in temporal.blocks:
         _randomise(block.t_adapter)
     for block in spatial.blocks:
@@ -58,8 +58,8 @@ def test_t_adapter_mixes_frames_and_s_adapter_does_not(tiny_clip):
         with torch.no_grad():
             before = _frame_outputs(encoder, frames)
             after = _frame_outputs(encoder, changed)
-        other_frames_moved = not torch.allclose(before[:, 1:], after[:, 1:],
-                                                atol=1e-6)
+        other_frames_moved = not torch.allclose(
+            before[:, 1:], after[:, 1:], atol=1e-6)
         assert other_frames_moved == mixes
 
 
@@ -69,12 +69,18 @@ def test_temporal_embedding_starts_at_zero_and_is_tunable(tiny_clip):
     assert not encoder.temporal_embedding.any()
     tunable = {n for n, p in encoder.named_parameters() if p.requires_grad}
     assert 'temporal_embedding' in tunable
-    assert all(n.startswith(('blocks.', 'temporal_embedding')) for n in tunable)
+    assert all(
+        n.startswith(('blocks.', 'temporal_embedding')) for n in tunable)
 
 
 def test_adapters_can_be_switched_off(tiny_clip):
-    encoder = AIMVideoEncoder(tiny_clip.visual, num_frames=4, t_adapter=False,
-                              s_adapter=True, mlp_adapter=False, mlp_scale=0.3)
+    encoder = AIMVideoEncoder(
+        tiny_clip.visual,
+        num_frames=4,
+        t_adapter=False,
+        s_adapter=True,
+        mlp_adapter=False,
+        mlp_scale=0.3)
     block = encoder.blocks[0]
     assert block.t_adapter is None and block.mlp_adapter is None
     assert block.s_adapter.skip and block.mlp_scale == 0.3

@@ -2,7 +2,6 @@
 import os.path as osp
 
 import cv2
-import numpy as np
 from mmcv.transforms import BaseTransform
 
 from fineclip.registry import TRANSFORMS

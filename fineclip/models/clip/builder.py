@@ -17,11 +17,12 @@ from torch import nn
 from fineclip.registry import ENCODERS
 
 _HUB_HOST = ('huggingface.co', 443)
-_HF_WEIGHT_FILES = ('open_clip_model.safetensors', 'open_clip_pytorch_model.bin')
+_HF_WEIGHT_FILES = ('open_clip_model.safetensors',
+                    'open_clip_pytorch_model.bin')
 
 
 class CLIPWeightsNotFoundError(FileNotFoundError):
-    """Raised when pretrained CLIP weights are neither on disk nor reachable."""
+    """Pretrained CLIP weights are neither on disk nor downloadable."""
 
 
 def _hub_reachable(timeout: float = 3.0) -> bool:
@@ -40,7 +41,7 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
 
 
 def _cached_tag_file(pretrained_cfg: dict) -> Optional[str]:
-    """Returns the local copy of a tag's weights if a previous run fetched it."""
+    """The local copy of a tag's weights, if an earlier run fetched it."""
     hub_id = pretrained_cfg.get('hf_hub', '').rstrip('/')
     if hub_id:
         from huggingface_hub import try_to_load_from_cache
@@ -74,7 +75,7 @@ def _missing_weights_message(arch: str, tag: str, pretrained_cfg: dict) -> str:
 
 
 def _resolve_tag(arch: str, tag: str) -> tuple:
-    """Turns an open_clip tag into (local file or tag, quick_gelu of the tag)."""
+    """Tag -> (local file or the tag itself, the tag's quick_gelu)."""
     pretrained_cfg = open_clip.get_pretrained_cfg(arch, tag)
     if not pretrained_cfg:
         known = open_clip.list_pretrained_tags_by_model(arch)
@@ -126,8 +127,8 @@ def build_clip(arch: Union[str, dict] = 'ViT-B-16',
         CLIPWeightsNotFoundError: a tag that is not cached while offline, or
             a path that does not exist; the message says what to download.
     """
-    is_path = pretrained is not None and (
-        osp.sep in pretrained or osp.splitext(pretrained)[1] != '')
+    is_path = pretrained is not None and (osp.sep in pretrained
+                                          or osp.splitext(pretrained)[1] != '')
     if is_path and not osp.isfile(pretrained):
         raise CLIPWeightsNotFoundError(
             f"CLIP weights file '{pretrained}' does not exist. Download the "

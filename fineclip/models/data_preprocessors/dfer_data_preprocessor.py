@@ -27,7 +27,8 @@ class DFERDataPreprocessor(BaseDataPreprocessor):
         image_keys (Sequence[str]): Modalities that are images.
     """
 
-    def __init__(self, mean: Optional[Sequence[float]] = CLIP_MEAN,
+    def __init__(self,
+                 mean: Optional[Sequence[float]] = CLIP_MEAN,
                  std: Optional[Sequence[float]] = CLIP_STD,
                  image_keys: Sequence[str] = ('frames', )):
         super().__init__()
@@ -35,10 +36,12 @@ class DFERDataPreprocessor(BaseDataPreprocessor):
             raise ValueError('Give both mean and std, or neither.')
         self.normalize = mean is not None
         if self.normalize:
-            self.register_buffer('mean', torch.tensor(mean).view(1, 1, 3, 1, 1),
-                                 persistent=False)
-            self.register_buffer('std', torch.tensor(std).view(1, 1, 3, 1, 1),
-                                 persistent=False)
+            self.register_buffer(
+                'mean',
+                torch.tensor(mean).view(1, 1, 3, 1, 1),
+                persistent=False)
+            self.register_buffer(
+                'std', torch.tensor(std).view(1, 1, 3, 1, 1), persistent=False)
         self.image_keys = tuple(image_keys)
 
     def forward(self, data: dict, training: bool = False) -> dict:
@@ -46,7 +49,9 @@ class DFERDataPreprocessor(BaseDataPreprocessor):
         data = self.cast_data(data)
         batch = data['inputs']
         if isinstance(batch, dict):  # already collated
-            batch = [dict(zip(batch, values)) for values in zip(*batch.values())]
+            batch = [
+                dict(zip(batch, values)) for values in zip(*batch.values())
+            ]
         inputs: Dict[str, torch.Tensor] = {}
         for key in batch[0]:
             stacked = torch.stack([sample[key] for sample in batch])

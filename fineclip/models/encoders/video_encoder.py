@@ -42,8 +42,10 @@ class AIMBlock(nn.Module):
         self.__dict__['block'] = block  # shared, see class docstring
         self.num_frames = num_frames
         self.mlp_scale = mlp_scale
-        self.t_adapter = Adapter(width, ratio, skip=False) if t_adapter else None
-        self.s_adapter = Adapter(width, ratio, skip=True) if s_adapter else None
+        self.t_adapter = Adapter(
+            width, ratio, skip=False) if t_adapter else None
+        self.s_adapter = Adapter(
+            width, ratio, skip=True) if s_adapter else None
         self.mlp_adapter = (
             Adapter(width, ratio, skip=False) if mlp_adapter else None)
 
@@ -93,9 +95,13 @@ class AIMVideoEncoder(nn.Module):
         adapter_ratio (float): Bottleneck ratio of every adapter, 0.25.
     """
 
-    def __init__(self, visual: nn.Module, num_frames: int = 16,
-                 t_adapter: bool = True, s_adapter: bool = True,
-                 mlp_adapter: bool = True, mlp_scale: float = 0.5,
+    def __init__(self,
+                 visual: nn.Module,
+                 num_frames: int = 16,
+                 t_adapter: bool = True,
+                 s_adapter: bool = True,
+                 mlp_adapter: bool = True,
+                 mlp_scale: float = 0.5,
                  adapter_ratio: float = 0.25):
         super().__init__()
         if getattr(visual, 'attn_pool', None) is not None:
@@ -115,7 +121,8 @@ class AIMVideoEncoder(nn.Module):
     def embed_dim(self) -> int:
         """Width of the output embedding."""
         proj = self.visual.proj
-        return proj.shape[1] if proj is not None else self.visual.conv1.out_channels
+        return proj.shape[
+            1] if proj is not None else self.visual.conv1.out_channels
 
     def _patch_tokens(self, frames: torch.Tensor) -> torch.Tensor:
         """Frozen patch embedding + class token + position embedding."""
@@ -139,8 +146,9 @@ class AIMVideoEncoder(nn.Module):
         """
         b, t = frames.shape[:2]
         if t != self.num_frames:
-            raise ValueError(f'AIMVideoEncoder was built for {self.num_frames} '
-                             f'frames per clip but got {t}.')
+            raise ValueError(
+                f'AIMVideoEncoder was built for {self.num_frames} '
+                f'frames per clip but got {t}.')
         x = self._patch_tokens(frames.flatten(0, 1))
         length, width = x.shape[1:]
         x = x.view(b, t, length, width) + self.temporal_embedding[:, None]
