@@ -1,0 +1,112 @@
+"""Creates the embedded default's data and tiny CLIP on first use.
+
+A config that runs on the embedded default carries an ``embedded_default``
+section, e.g.::
+
+    embedded_default = dict(
+        synthetic_dfew=dict(out_dir='data/synthetic_dfew', num_clips=350),
+        tiny_clip=dict(out_file='data/tiny_clip/tiny_clip.pth', arch=...))
+
+``tools/train.py`` and ``tools/test.py`` call :func:`prepare_embedded_default`
+before building the Runner; whatever already exists is left alone.
+"""
+import os
+import os.path as osp
+import shutil
+import time
+
+from mmengine.logging import print_log
+
+from fineclip.datasets.synthetic import generate_synthetic_dfew
+from fineclip.pretraining import pretrain_tiny_clip, tiny_clip_ready
+
+_WAIT_SECONDS = 1800
+
+
+def _is_lead_process() -> bool:
+    """Under torchrun only local rank 0 creates files; the others wait."""
+    return int(os.environ.get('LOCAL_RANK', 0)) == 0
+
+
+def _wait_for(path: str, what: str) -> None:
+    deadline = time.time() + _WAIT_SECONDS
+    while not osp.exists(path):
+        if time.time() > deadline:
+            raise TimeoutError(f'Timed out waiting for {what} at {path}')
+        time.sleep(2)
+
+
+def ensure_synthetic_dfew(out_dir: str, **kwargs) -> str:
+    """Generates the synthetic DFEW-layout set unless it is complete.
+
+    The set is written to a temporary sibling folder and renamed when done,
+    so an interrupted generation never looks complete.
+    """
+    marker = osp.join(out_dir, 'meta.json')
+    if osp.isfile(marker):
+        return out_dir
+    if not _is_lead_process():
+        _wait_for(marker, 'the synthetic dataset')
+        return out_dir
+    if osp.exists(out_dir):
+        raise FileExistsError(
+            f"'{out_dir}' exists but holds no meta.json: it is not a complete "
+            'synthetic set. Remove it, or point the config elsewhere.')
+    print_log(
+        f'Generating the synthetic DFEW-layout set in {out_dir} '
+        '(first use only)...',
+        logger='current')
+    tmp = f'{out_dir.rstrip(os.sep)}.partial'
+    shutil.rmtree(tmp, ignore_errors=True)
+    generate_synthetic_dfew(tmp, **kwargs)
+    os.replace(tmp, out_dir)
+    return out_dir
+
+
+def ensure_tiny_clip(out_file: str, arch: dict, **kwargs) -> str:
+    """Pretrains the tiny CLIP unless weights for ``arch`` already exist."""
+    if tiny_clip_ready(out_file, arch):
+        return out_file
+    if not _is_lead_process():
+        _wait_for(f'{out_file}.json', 'the tiny CLIP weights')
+        return out_file
+    print_log(
+        f'Pretraining the tiny CLIP into {out_file} (first use only, '
+        'about two minutes on 2 CPU cores)...',
+        logger='current')
+    info = pretrain_tiny_clip(out_file, arch, **kwargs)
+    print_log(f'Tiny CLIP ready: {info}', logger='current')
+    return out_file
+
+
+def prepare_embedded_default(cfg) -> None:
+    """Creates what ``cfg.embedded_default`` names, if missing.
+
+    Args:
+        cfg (mmengine.Config): A loaded config; without an
+            ``embedded_default`` section nothing happens.
+    """
+    spec = cfg.get('embedded_default')
+    if not spec:
+        return
+    unknown = set(spec) - {'synthetic_dfew', 'tiny_clip'}
+    if unknown:
+        raise KeyError(
+            f'embedded_default has unknown entries {sorted(unknown)}'
+            "; known: 'synthetic_dfew', 'tiny_clip'")
+    if spec.get('synthetic_dfew'):
+        ensure_synthetic_dfew(**spec['synthetic_dfew'])
+    if spec.get('tiny_clip'):
+        tiny = dict(spec['tiny_clip'])
+        tiny['arch'] = _plain(tiny['arch'])
+        ensure_tiny_clip(**tiny)
+
+
+def _plain(value):
+    """ConfigDict -> dict (recursively), so the arch compares and saves as
+    plain JSON."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
