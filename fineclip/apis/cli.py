@@ -1,0 +1,36 @@
+"""Command-line options shared by ``tools/train.py`` and ``tools/test.py``."""
+import os
+import os.path as osp
+import sys
+
+from mmengine.config import Config
+
+
+def enable_local_imports() -> None:
+    """Lets ``custom_imports`` name modules relative to the working folder.
+
+    ``python tools/train.py`` puts ``tools/`` first on ``sys.path``, not the
+    folder it runs from, so ``plugins.my_part`` would not import; this adds
+    the working folder, as ``python -m`` does.
+    """
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+
+
+def apply_common_options(cfg: Config, config_path: str, work_dir=None,
+                         cfg_options=None, launcher: str = 'none') -> Config:
+    """Applies ``--cfg-options``, ``--launcher`` and ``--work-dir``.
+
+    Without ``--work-dir`` or a ``work_dir`` in the config, runs go to
+    ``./work_dirs/<config name>``, as in OpenMMLab projects.
+    """
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    cfg.launcher = launcher
+    if work_dir:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(config_path))[0])
+    return cfg

@@ -1,0 +1,63 @@
+"""Test a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [--dump F]``.
+
+Prints UAR, WAR and per-class recall on the config's test split.
+"""
+import argparse
+import os
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+from fineclip.apis import (apply_common_options, enable_local_imports,
+                           prepare_embedded_default)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Test a FineCLIP model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='folder for the test logs')
+    parser.add_argument(
+        '--dump', type=str,
+        help='write every sample\'s pred_score, pred_label and gt_label to '
+        'this .pkl file')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config keys, e.g. test_dataloader.dataset.fold=2')
+    parser.add_argument('--launcher', default='none',
+                        choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        help='job launcher for distributed testing')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def merge_args(cfg: Config, args) -> Config:
+    """Applies the command-line options to the config."""
+    cfg = apply_common_options(cfg, args.config, args.work_dir,
+                               args.cfg_options, args.launcher)
+    cfg.load_from = args.checkpoint
+    if args.dump:
+        if not args.dump.endswith(('.pkl', '.pickle')):
+            raise ValueError('--dump must name a .pkl or .pickle file')
+        evaluators = cfg.test_evaluator
+        if not isinstance(evaluators, (list, tuple)):
+            evaluators = [evaluators]
+        cfg.test_evaluator = list(evaluators) + [
+            dict(type='DumpResults', out_file_path=args.dump)
+        ]
+    return cfg
+
+
+def main():
+    args = parse_args()
+    enable_local_imports()  # before the config imports its plugins
+    cfg = merge_args(Config.fromfile(args.config), args)
+    prepare_embedded_default(cfg)
+    runner = Runner.from_cfg(cfg)
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()

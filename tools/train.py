@@ -1,0 +1,62 @@
+"""Train a FineCLIP model: ``python tools/train.py CONFIG [options]``."""
+import argparse
+import os
+
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+from fineclip.apis import (apply_common_options, enable_local_imports,
+                           prepare_embedded_default)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Train a FineCLIP model')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='folder for logs and checkpoints')
+    parser.add_argument(
+        '--resume', nargs='?', type=str, const='auto',
+        help='resume from this checkpoint, or without a path from the '
+        'latest checkpoint in the work dir')
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed-precision training (AmpOptimWrapper)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config keys, e.g. model.clip.pretrained=/path/w.pt')
+    parser.add_argument('--launcher', default='none',
+                        choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        help='job launcher for distributed training')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def merge_args(cfg: Config, args) -> Config:
+    """Applies the command-line options to the config."""
+    cfg = apply_common_options(cfg, args.config, args.work_dir,
+                               args.cfg_options, args.launcher)
+    if args.amp:
+        if not torch.cuda.is_available():
+            raise SystemExit('--amp needs a CUDA GPU (MMEngine\'s '
+                             'AmpOptimWrapper); run without it on CPU.')
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume:
+        cfg.resume, cfg.load_from = True, args.resume
+    return cfg
+
+
+def main():
+    args = parse_args()
+    enable_local_imports()  # before the config imports its plugins
+    cfg = merge_args(Config.fromfile(args.config), args)
+    prepare_embedded_default(cfg)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
