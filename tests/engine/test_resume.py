@@ -1,0 +1,58 @@
+"""An interrupted run resumed with --resume ends where an uninterrupted one
+does."""
+import copy
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+
+from fineclip.registry import HOOKS
+from tests.tools.test_train_test import tiny_data, write_small_config  # noqa
+
+_ = tiny_data  # the module-scoped fixture, used by name below
+
+
+class Interrupted(Exception):
+    pass
+
+
+@HOOKS.register_module(force=True)
+class InterruptAfterFirstEpoch(Hook):
+    """Stops training once the first epoch's checkpoint is written."""
+
+    priority = 'LOWEST'  # after CheckpointHook
+
+    def after_train_epoch(self, runner):
+        if runner.epoch == 1:
+            raise Interrupted
+
+
+def _run(cfg, work_dir, name, resume=False, interrupt=False):
+    cfg = copy.deepcopy(cfg)
+    cfg.work_dir = str(work_dir)
+    cfg.experiment_name = name
+    cfg.resume = resume
+    if interrupt:
+        cfg.custom_hooks = list(cfg.custom_hooks) + [
+            dict(type='InterruptAfterFirstEpoch')]
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return {n: p.detach().clone()
+            for n, p in runner.model.named_parameters() if p.requires_grad}
+
+
+def test_resume_ends_where_the_uninterrupted_run_ends(tiny_data, tmp_path):
+    cfg = Config.fromfile(
+        write_small_config(tmp_path, tiny_data, max_epochs=2, workers=1))
+    cfg.train_cfg.val_interval = 1
+    reference = _run(cfg, tmp_path / 'straight', 'straight')
+
+    with pytest.raises(Interrupted):
+        _run(cfg, tmp_path / 'broken', 'broken-1', interrupt=True)
+    resumed = _run(cfg, tmp_path / 'broken', 'broken-2', resume=True)
+
+    assert reference.keys() == resumed.keys()
+    for name in reference:
+        assert torch.equal(reference[name], resumed[name]), name
