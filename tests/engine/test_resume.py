@@ -25,7 +25,8 @@ class InterruptAfterFirstEpoch(Hook):
     priority = 'LOWEST'  # after CheckpointHook
 
     def after_train_epoch(self, runner):
-        if runner.epoch == 1:
+        # runner.epoch is still the 0-based index of the epoch that ends
+        if runner.epoch == 0:
             raise Interrupted
 
 
@@ -51,6 +52,8 @@ def test_resume_ends_where_the_uninterrupted_run_ends(tiny_data, tmp_path):
 
     with pytest.raises(Interrupted):
         _run(cfg, tmp_path / 'broken', 'broken-1', interrupt=True)
+    assert sorted(p.name for p in (tmp_path / 'broken').glob('*.pth')) == [
+        'epoch_1.pth']
     resumed = _run(cfg, tmp_path / 'broken', 'broken-2', resume=True)
 
     assert reference.keys() == resumed.keys()
