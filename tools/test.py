@@ -3,12 +3,12 @@
 Prints UAR, WAR and per-class recall on the config's test split.
 """
 import argparse
-import os
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.runner import Runner
 
-from fineclip.apis import (apply_common_options, enable_local_imports,
+from fineclip.apis import (add_common_arguments, apply_common_options,
+                           enable_local_imports, parse_with_common,
                            prepare_embedded_default)
 
 
@@ -16,21 +16,12 @@ def parse_args():
     parser = argparse.ArgumentParser(description='Test a FineCLIP model')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', help='folder for the test logs')
     parser.add_argument(
         '--dump', type=str,
         help='write every sample\'s pred_score, pred_label and gt_label to '
         'this .pkl file')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config keys, e.g. test_dataloader.dataset.fold=2')
-    parser.add_argument('--launcher', default='none',
-                        choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        help='job launcher for distributed testing')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_common_arguments(parser)
+    return parse_with_common(parser)
 
 
 def merge_args(cfg: Config, args) -> Config:

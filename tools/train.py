@@ -1,35 +1,26 @@
 """Train a FineCLIP model: ``python tools/train.py CONFIG [options]``."""
 import argparse
-import os
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.runner import Runner
 
-from fineclip.apis import (apply_common_options, enable_local_imports,
+from fineclip.apis import (add_common_arguments, apply_common_options,
+                           enable_local_imports, parse_with_common,
                            prepare_embedded_default)
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Train a FineCLIP model')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='folder for logs and checkpoints')
     parser.add_argument(
         '--resume', nargs='?', type=str, const='auto',
         help='resume from this checkpoint, or without a path from the '
         'latest checkpoint in the work dir')
     parser.add_argument('--amp', action='store_true',
                         help='mixed-precision training (AmpOptimWrapper)')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config keys, e.g. model.clip.pretrained=/path/w.pt')
-    parser.add_argument('--launcher', default='none',
-                        choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        help='job launcher for distributed training')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_common_arguments(parser)
+    return parse_with_common(parser)
 
 
 def merge_args(cfg: Config, args) -> Config:

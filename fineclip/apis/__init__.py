@@ -1,9 +1,11 @@
 """High-level helpers the command-line tools use."""
-from .cli import apply_common_options, enable_local_imports
+from .cli import (add_common_arguments, apply_common_options,
+                  enable_local_imports, parse_with_common)
 from .embedded_default import (ensure_synthetic_dfew, ensure_tiny_clip,
                                prepare_embedded_default)
 
 __all__ = [
-    'apply_common_options', 'enable_local_imports', 'ensure_synthetic_dfew',
-    'ensure_tiny_clip', 'prepare_embedded_default'
+    'add_common_arguments', 'apply_common_options', 'enable_local_imports',
+    'ensure_synthetic_dfew', 'ensure_tiny_clip', 'parse_with_common',
+    'prepare_embedded_default'
 ]

@@ -1,9 +1,31 @@
 """Command-line options shared by ``tools/train.py`` and ``tools/test.py``."""
+import argparse
 import os
 import os.path as osp
 import sys
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """Adds the options every tool shares: ``--work-dir``,
+    ``--cfg-options``, ``--launcher`` and ``--local_rank``."""
+    parser.add_argument('--work-dir', help='folder for logs and checkpoints')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config keys, e.g. model.clip.pretrained=/path/w.pt '
+        'or train_dataloader.dataset.fold=2')
+    parser.add_argument('--launcher', default='none',
+                        choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        help='job launcher for distributed runs')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_with_common(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """Parses arguments; exports ``LOCAL_RANK`` for torch.distributed."""
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
 
 
 def enable_local_imports() -> None:
