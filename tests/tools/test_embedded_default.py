@@ -8,7 +8,6 @@ import glob
 import json
 import os.path as osp
 
-import pytest
 
 from tests.tools.test_train_test import ROOT, run_tool
 

@@ -1,0 +1,25 @@
+"""The analysis tools run and print what they promise."""
+import re
+
+from tests.tools.test_train_test import (ROOT, run_tool, tiny_data,  # noqa
+                                         write_small_config)
+
+_ = tiny_data  # the module-scoped fixture, used by name below
+
+
+def test_count_params_separates_tunable_from_frozen():
+    out = run_tool(['tools/analysis/count_params.py',
+                    f'{ROOT}/configs/synthetic/fineclip_synthetic.py'])
+    assert re.search(r'clip\.visual\.transformer\s+[\d,]+\s+0\s+\(frozen\)',
+                     out)
+    assert re.search(r'branches\.video\.encoder\s+([\d,]+)\s+\1', out)
+    assert 'tunable:' in out
+
+
+def test_benchmark_dataloader_prints_rates(tiny_data, tmp_path):
+    config = write_small_config(tmp_path, tiny_data)
+    out = run_tool(['tools/analysis/benchmark_dataloader.py', config,
+                    '--workers', '0', '1', '--clips', '8'])
+    rows = re.findall(r'^\s+(\d)\s+([\d.]+)\s+([\d.]+)$', out, re.M)
+    assert [r[0] for r in rows] == ['0', '1']
+    assert all(float(r[1]) > 0 for r in rows)
