@@ -96,3 +96,34 @@ def test_frozen_tower_is_shared_not_registered(tiny_clip):
     encoder = AIMVideoEncoder(tiny_clip.visual, num_frames=4)
     names = [n for n, _ in encoder.named_parameters()]
     assert not any('conv1' in n or 'resblocks' in n for n in names)
+
+
+def test_aim_block_follows_equations_5_to_7(tiny_clip):
+    """One block computed by hand: temporal, spatial and MLP steps."""
+    torch.manual_seed(3)
+    t, length, width = 4, 5, 64
+    encoder = AIMVideoEncoder(tiny_clip.visual, num_frames=t, mlp_scale=0.3)
+    aim = encoder.blocks[0]
+    for adapter in (aim.t_adapter, aim.s_adapter, aim.mlp_adapter):
+        _randomise(adapter)
+    block = aim.block
+    x = torch.randn(2 * t, length, width)
+
+    def attend(tokens):
+        return block.attn(tokens, tokens, tokens, need_weights=False)[0]
+
+    # Eq 5: attention across the T frames at each token position
+    xt = x.view(2, t, length, width).transpose(1, 2).reshape(-1, t, width)
+    temporal = aim.t_adapter(attend(block.ln_1(xt)))
+    temporal = temporal.view(2, length, t, width).transpose(1, 2)
+    expected = x + temporal.reshape(2 * t, length, width)
+    # Eq 6: S-Adapter with skip after the frozen spatial attention
+    expected = expected + aim.s_adapter(attend(block.ln_1(expected)))
+    # Eq 7: MLP in parallel with a scaled MLP-Adapter (no skip)
+    normed = block.ln_2(expected)
+    expected = (expected + block.mlp(normed) +
+                0.3 * aim.mlp_adapter(normed))
+    with torch.no_grad():
+        assert torch.allclose(aim(x), expected, atol=1e-5)
+    assert not aim.t_adapter.skip and aim.s_adapter.skip
+    assert not aim.mlp_adapter.skip
