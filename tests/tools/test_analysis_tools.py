@@ -18,7 +18,7 @@ def test_count_params_separates_tunable_from_frozen():
 
 def test_benchmark_dataloader_prints_rates(tiny_data, tmp_path):
     config = write_small_config(tmp_path, tiny_data)
-    out = run_tool(['tools/analysis/benchmark_dataloader.py', config,
+    out = run_tool(['tools/analysis/bench_data.py', config,
                     '--workers', '0', '1', '--clips', '8'])
     rows = re.findall(r'^\s+(\d)\s+([\d.]+)\s+([\d.]+)$', out, re.M)
     assert [r[0] for r in rows] == ['0', '1']

@@ -1,6 +1,6 @@
 """Measure how fast a config's data pipeline delivers clips.
 
-``python tools/analysis/benchmark_dataloader.py CONFIG [--split train]
+``python tools/analysis/bench_data.py CONFIG [--split train]
 [--workers 0 2] [--clips 200]``
 
 Prints clips per second for each worker count, and per worker process, so
