@@ -1,0 +1,95 @@
+"""K-fold cross-validation: one train+test run per fold, then a table.
+
+DFEW and MAFW are evaluated as the mean over their 5 official folds. Each
+fold runs in its own work dir; a fold whose result file exists is not run
+again, and a fold interrupted mid-training resumes from its checkpoint.
+"""
+import copy
+import json
+import os.path as osp
+from typing import Dict, List, Sequence
+
+import numpy as np
+from mmengine.config import Config
+from mmengine.runner import Runner, find_latest_checkpoint
+
+RESULT_FILE = 'fold_result.json'
+_LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def fold_config(cfg: Config, fold: int, work_dir: str) -> Config:
+    """A copy of ``cfg`` whose datasets read ``fold``, writing to
+    ``work_dir``."""
+    cfg = copy.deepcopy(cfg)
+    for key in _LOADERS:
+        dataset = cfg.get(key, {}).get('dataset', {})
+        if 'fold' not in dataset:
+            raise ValueError(
+                f"{key}.dataset has no 'fold' key: this config's dataset has "
+                'no cross-validation folds (FERV39k has one fixed split).')
+        dataset['fold'] = fold
+    cfg.work_dir = work_dir
+    cfg.experiment_name = f'fold_{fold}'
+    cfg.resume = find_latest_checkpoint(work_dir) is not None
+    cfg.load_from = None
+    return cfg
+
+
+def run_fold(cfg: Config, fold: int, work_dir: str) -> dict:
+    """Trains and tests one fold, or returns its saved result.
+
+    Returns:
+        dict: ``fold``, ``metrics`` (UAR, WAR, per-class recall on the
+        fold's test split after the last epoch), ``epochs`` and ``reused``.
+    """
+    result_path = osp.join(work_dir, RESULT_FILE)
+    if osp.isfile(result_path):
+        with open(result_path) as f:
+            return dict(json.load(f), reused=True)
+    runner = Runner.from_cfg(fold_config(cfg, fold, work_dir))
+    runner.train()
+    metrics = {k: float(v) for k, v in runner.test().items()
+               if np.isscalar(v)}
+    result = dict(fold=fold, metrics=metrics,
+                  epochs=runner.train_loop.max_epochs,
+                  classes=list(runner.test_dataloader.dataset.metainfo[
+                      'classes']))
+    with open(result_path, 'w') as f:
+        json.dump(result, f, indent=2)
+    return dict(result, reused=False)
+
+
+def summarize(results: Sequence[dict]) -> Dict[str, object]:
+    """Per-fold metrics and their mean and (population) std."""
+    keys = ['UAR', 'WAR'] + [f'recall/{c}' for c in results[0]['classes']]
+    table = {}
+    for key in keys:
+        values = [r['metrics'].get(key, float('nan')) for r in results]
+        table[key] = dict(per_fold=values, mean=float(np.nanmean(values)),
+                          std=float(np.nanstd(values)))
+    return dict(folds=[r['fold'] for r in results],
+                classes=results[0]['classes'], metrics=table,
+                protocol=f"last epoch ({results[0]['epochs']}) of each fold,"
+                " evaluated on the fold's test split; no checkpoint "
+                'selection')
+
+
+def format_markdown(summary: Dict[str, object]) -> str:
+    """Renders the summary as a Markdown table, one column per fold."""
+    folds = summary['folds']
+    lines = [f"Protocol: {summary['protocol']}.", '',
+             '| metric | ' + ' | '.join(f'fold {k}' for k in folds) +
+             ' | mean ± std |',
+             '|---' * (len(folds) + 2) + '|']
+    for key, row in summary['metrics'].items():
+        cells = ' | '.join(f'{100 * v:.2f}' for v in row['per_fold'])
+        lines.append(f"| {key} | {cells} | {100 * row['mean']:.2f} ± "
+                     f"{100 * row['std']:.2f} |")
+    return '\n'.join(lines) + '\n'
+
+
+def per_class_recall(summary: Dict[str, object]) -> List[tuple]:
+    """``(class, mean, std)`` of recall over folds, in class order."""
+    metrics = summary['metrics']
+    return [(c, metrics[f'recall/{c}']['mean'], metrics[f'recall/{c}']['std'])
+            for c in summary['classes']]

@@ -1,0 +1,63 @@
+"""tools/cross_validate.py: every fold runs once, then a table."""
+import json
+import os
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+from fineclip.apis.cross_validation import (fold_config, format_markdown,
+                                            summarize)
+from tests.tools.test_train_test import (ROOT, run_tool, tiny_data,  # noqa
+                                         write_small_config)
+
+_ = tiny_data  # the module-scoped fixture, used by name below
+
+
+def test_two_folds_then_resume(tiny_data, tmp_path):
+    config = write_small_config(tmp_path, tiny_data, max_epochs=1)
+    work_dir = str(tmp_path / 'cv')
+    out = run_tool(['tools/cross_validate.py', config, '--folds', '1', '2',
+                    '--work-dir', work_dir])
+    assert 'fold 1: trained' in out and 'fold 2: trained' in out
+    with open(osp.join(work_dir, 'cv_results.json')) as f:
+        summary = json.load(f)
+    assert summary['folds'] == [1, 2]
+    uar = summary['metrics']['UAR']
+    assert len(uar['per_fold']) == 2
+    assert uar['mean'] == pytest.approx(sum(uar['per_fold']) / 2)
+    assert osp.getsize(osp.join(work_dir, 'cv_per_class_recall.png')) > 0
+    with open(osp.join(work_dir, 'cv_results.md')) as f:
+        assert '| UAR |' in f.read()
+
+    checkpoint = osp.join(work_dir, 'fold_1', 'epoch_1.pth')
+    before = os.stat(checkpoint).st_mtime_ns
+    again = run_tool(['tools/cross_validate.py', config, '--folds', '1', '2',
+                      '--work-dir', work_dir])
+    assert 'fold 1: reused the finished run' in again
+    assert 'fold 2: reused the finished run' in again
+    assert os.stat(checkpoint).st_mtime_ns == before
+
+
+def test_each_fold_reads_its_own_split(tiny_data, tmp_path):
+    cfg = Config.fromfile(write_small_config(tmp_path, tiny_data))
+    fold3 = fold_config(cfg, 3, str(tmp_path / 'f3'))
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert fold3[key]['dataset']['fold'] == 3
+    assert cfg.train_dataloader.dataset.fold == 1  # the original is intact
+    del cfg.test_dataloader.dataset['fold']
+    with pytest.raises(ValueError, match='no cross-validation folds'):
+        fold_config(cfg, 2, str(tmp_path / 'f2'))
+
+
+def test_summary_mean_std_and_markdown():
+    results = [dict(fold=k, epochs=1, classes=['a', 'b'],
+                    metrics={'UAR': u, 'WAR': w, 'recall/a': u,
+                             'recall/b': w})
+               for k, u, w in [(1, 0.4, 0.5), (2, 0.6, 0.7)]]
+    summary = summarize(results)
+    assert summary['metrics']['UAR']['mean'] == pytest.approx(0.5)
+    assert summary['metrics']['UAR']['std'] == pytest.approx(0.1)
+    table = format_markdown(summary)
+    assert '| UAR | 40.00 | 60.00 | 50.00 ± 10.00 |' in table
+    assert 'last epoch (1)' in table
