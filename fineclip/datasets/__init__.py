@@ -1,9 +1,14 @@
 """Datasets, transforms and the synthetic embedded-default data."""
-from .dfew import DFEW_CLASSES, DFEWDataset, list_frames, natural_key
+from .base import DFERBaseDataset, list_frames, natural_key
+from .dfew import DFEW_CLASSES, DFEWDataset
+from .ferv39k import FERV39K_CLASSES, FERV39kDataset
+from .list_dataset import DFERListDataset
+from .mafw import MAFW_CLASSES, MAFWDataset
 from .transforms import *  # noqa: F401,F403
 from .worker_seeding import seed_worker_from_torch
 
 __all__ = [
-    'DFEW_CLASSES', 'DFEWDataset', 'list_frames', 'natural_key',
-    'seed_worker_from_torch'
+    'DFERBaseDataset', 'DFERListDataset', 'DFEW_CLASSES', 'DFEWDataset',
+    'FERV39K_CLASSES', 'FERV39kDataset', 'MAFW_CLASSES', 'MAFWDataset',
+    'list_frames', 'natural_key', 'seed_worker_from_torch'
 ]

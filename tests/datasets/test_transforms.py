@@ -48,3 +48,18 @@ def test_group_crop_and_flip_treat_all_frames_alike():
     assert (flipped['imgs'][0][:, -1] == 255).all()
     assert (flipped['imgs'][1] == 1).all()
     assert GroupFlip(flip_ratio=0.0)(_clip())['flip'] is False
+
+
+def test_group_rotate_turns_every_frame_by_one_angle():
+    from fineclip.datasets.transforms import GroupRotate
+    np.random.seed(2)
+    clip = dict(imgs=[np.zeros((21, 21, 3), np.uint8) for _ in range(2)],
+                img_shape=(21, 21))
+    for img in clip['imgs']:
+        img[10, :] = 255  # a horizontal line through the centre
+    out = GroupRotate(max_degrees=30)(clip)
+    assert -30 <= out['rotation'] <= 30 and abs(out['rotation']) > 1
+    assert np.array_equal(out['imgs'][0], out['imgs'][1])
+    assert not np.array_equal(out['imgs'][0][10], np.full((21, 3), 255))
+    assert GroupRotate(0)(dict(imgs=[np.ones((5, 5, 3), np.uint8)],
+                               img_shape=(5, 5)))['rotation'] == 0

@@ -145,3 +145,32 @@ class GroupBrightness(BaseTransform):
             for img in results['imgs']
         ]
         return results
+
+
+@TRANSFORMS.register_module()
+class GroupRotate(BaseTransform):
+    """Rotates every frame by one angle drawn from ``[-deg, deg]``.
+
+    DFER-CLIP rotates by up to 4 degrees on FERV39k. The angle is recorded
+    as ``rotation`` (degrees, counter-clockwise) for other modalities.
+
+    Args:
+        max_degrees (float): Largest rotation in either direction.
+    """
+
+    def __init__(self, max_degrees: float = 4.0):
+        if max_degrees < 0:
+            raise ValueError(f'max_degrees must be >= 0, got {max_degrees}')
+        self.max_degrees = max_degrees
+
+    def transform(self, results: dict) -> dict:
+        angle = float(np.random.uniform(-self.max_degrees, self.max_degrees))
+        h, w = results['img_shape']
+        matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+        results['imgs'] = [
+            cv2.warpAffine(img, matrix, (w, h), flags=cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REFLECT_101)
+            for img in results['imgs']
+        ]
+        results['rotation'] = angle
+        return results

@@ -1,0 +1,5 @@
+# FineCLIPER on FERV39k: frames + PN descriptors + adapters, ViT-B/16.
+_base_ = [
+    '_base_/models/fineclip_vit_b16.py', '_base_/datasets/ferv39k.py',
+    '_base_/schedules/sgd_30e.py', '_base_/default_runtime.py'
+]

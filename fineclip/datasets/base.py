@@ -1,0 +1,133 @@
+"""What every DFER dataset shares: split-file reading, clip folders on disk,
+errors that name the file and line."""
+import os
+import os.path as osp
+import re
+from typing import Iterator, List, Sequence, Tuple
+
+from mmengine.dataset import BaseDataset
+
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
+
+
+def natural_key(name: str):
+    """Sort key that orders embedded numbers by value: ``2`` before ``10``."""
+    return [
+        int(tok) if tok.isdigit() else tok.lower()
+        for tok in re.split(r'(\d+)', name)
+    ]
+
+
+def list_frames(folder: str) -> List[str]:
+    """Image file names in ``folder``, naturally sorted."""
+    names = [
+        n for n in os.listdir(folder)
+        if osp.splitext(n)[1].lower() in IMAGE_EXTENSIONS
+    ]
+    return sorted(names, key=natural_key)
+
+
+class DFERBaseDataset(BaseDataset):
+    """Base of the DFER datasets: each sample is one clip with one label.
+
+    Subclasses name their classes in ``METAINFO`` and implement
+    ``load_data_list``, usually with :meth:`read_lines` and
+    :meth:`frame_clip`. Samples hold ``clip_id``, ``label`` (0-indexed),
+    ``frame_dir``, ``frame_names`` and ``total_frames``; frames are counted
+    from disk, never trusted from a list.
+
+    Args:
+        data_root (str): The unpacked dataset folder.
+        split (str): ``'train'`` or ``'test'``.
+        pipeline (Sequence[dict]): Transforms.
+        test_mode (bool): MMEngine's flag; sampling transforms read it.
+        **kwargs: Passed to ``mmengine.dataset.BaseDataset``.
+    """
+
+    SPLITS = ('train', 'test')
+
+    def __init__(self, data_root: str, split: str = 'train',
+                 pipeline: Sequence[dict] = (), test_mode: bool = False,
+                 **kwargs):
+        name = type(self).__name__
+        if split not in self.SPLITS:
+            raise ValueError(f'{name} split must be one of {self.SPLITS}, '
+                             f"got '{split}'")
+        if not osp.isdir(data_root):
+            raise FileNotFoundError(
+                f"{name} data_root '{data_root}' does not exist. Unpack the "
+                'dataset there or set train_dataloader.dataset.data_root '
+                '(and the val/test ones).')
+        self.split = split
+        super().__init__(data_root=data_root, pipeline=list(pipeline),
+                         test_mode=test_mode, **kwargs)
+
+    @property
+    def classes(self) -> Tuple[str, ...]:
+        """Class names in label order."""
+        return tuple(self.metainfo['classes'])
+
+    def read_lines(self, path: str, encoding: str = 'utf-8-sig'
+                   ) -> Iterator[Tuple[int, str]]:
+        """Yields ``(line number, stripped line)`` of the non-empty lines.
+
+        CRLF and LF line ends both work.
+        """
+        if not osp.isfile(path):
+            raise FileNotFoundError(
+                f"{type(self).__name__} split file '{path}' is missing.")
+        with open(path, encoding=encoding, newline='') as f:
+            for line_no, line in enumerate(f, start=1):
+                line = line.strip('\r\n')
+                if line.strip():
+                    yield line_no, line
+
+    def label_by_name(self, name: str, where: str) -> int:
+        """Index of a class given by name (case-insensitive)."""
+        lowered = [c.lower() for c in self.classes]
+        if name.strip().lower() not in lowered:
+            raise ValueError(f"{where}: unknown label name '{name}'; "
+                             f'classes are {list(self.classes)}')
+        return lowered.index(name.strip().lower())
+
+    def label_by_number(self, value: str, where: str, first: int) -> int:
+        """0-based class index from a number counted from ``first``."""
+        try:
+            label = int(value) - first
+        except ValueError:
+            raise ValueError(f'{where}: label {value!r} is not an integer')
+        if not 0 <= label < len(self.classes):
+            raise ValueError(f'{where}: label {value} is outside '
+                             f'{first}..{len(self.classes) - 1 + first}')
+        return label
+
+    def frame_clip(self, folder: str, clip_id: str, label: int,
+                   where: str) -> dict:
+        """A sample for a clip stored as a folder of frames."""
+        if not osp.isdir(folder):
+            raise FileNotFoundError(f"{where}: clip {clip_id}'s frame folder "
+                                    f"'{folder}' is missing")
+        names = list_frames(folder)
+        if not names:
+            raise ValueError(f"{where}: clip {clip_id}'s frame folder "
+                             f"'{folder}' holds no images")
+        return dict(clip_id=clip_id, label=label, frame_dir=folder,
+                    frame_names=names, total_frames=len(names))
+
+    def finish(self, data_list: List[dict], path: str) -> List[dict]:
+        """Refuses an empty split: a wrong path should not train on nothing."""
+        if not data_list:
+            raise ValueError(f"{type(self).__name__} split file '{path}' "
+                             'lists no clips.')
+        return data_list
+
+    def get_cat_ids(self, idx: int) -> List[int]:
+        """Class of sample ``idx`` (for class-aware samplers)."""
+        return [self.get_data_info(idx)['label']]
+
+    def class_counts(self) -> List[int]:
+        """Clips per class in this split."""
+        counts = [0] * len(self.classes)
+        for i in range(len(self)):
+            counts[self.get_data_info(i)['label']] += 1
+        return counts

@@ -1,0 +1,93 @@
+"""MAFW (single-label) in its official on-disk layout.
+
+``Train & Test Set/single/no_caption/set_{k}/{train,test}.txt`` hold CRLF
+lines ``03747.mp4 anger``; the ``with_caption`` variant is TAB-separated and
+GBK-encoded: file, label, Chinese caption, English caption. Frames of clip
+03747 live in ``data/faces/03747/``.
+"""
+import os.path as osp
+import re
+from typing import List
+
+from fineclip.registry import DATASETS
+from .base import DFERBaseDataset
+
+MAFW_CLASSES = ('anger', 'disgust', 'fear', 'happiness', 'neutral',
+                'sadness', 'surprise', 'contempt', 'anxiety', 'helplessness',
+                'disappointment')
+
+
+@DATASETS.register_module()
+class MAFWDataset(DFERBaseDataset):
+    """MAFW single-label (11 classes, 5-fold cross-validation).
+
+    Labels are mapped by name. With ``captions=True`` the with-caption split
+    files are read and each sample keeps its English ``caption`` (for
+    caption-supervised and zero-shot training).
+
+    Args:
+        data_root (str): The unpacked MAFW folder.
+        fold (int): Cross-validation fold, 1-5.
+        split (str): ``'train'`` or ``'test'``.
+        captions (bool): Read the with-caption split files.
+        frame_dir (str): Frame folder relative to ``data_root``.
+        ann_dir (str): Folder of the ``no_caption``/``with_caption`` split
+            folders, relative to ``data_root``.
+        **kwargs: See :class:`DFERBaseDataset`.
+    """
+
+    METAINFO = dict(classes=MAFW_CLASSES)
+
+    def __init__(self, data_root: str, fold: int = 1, split: str = 'train',
+                 captions: bool = False, frame_dir: str = 'data/faces',
+                 ann_dir: str = 'Train & Test Set/single', **kwargs):
+        if not 1 <= int(fold) <= 5:
+            raise ValueError(f'MAFW fold must be 1-5, got {fold}')
+        self.fold, self.captions = int(fold), captions
+        self.frame_dir, self.ann_dir = frame_dir, ann_dir
+        super().__init__(data_root=data_root, split=split, **kwargs)
+
+    @property
+    def split_file(self) -> str:
+        """Path of this fold's split file."""
+        variant = 'with_caption' if self.captions else 'no_caption'
+        return osp.join(self.data_root, self.ann_dir, variant,
+                        f'set_{self.fold}', f'{self.split}.txt')
+
+    def _fields(self, line: str, where: str) -> List[str]:
+        if self.captions:
+            fields = line.split('\t')
+            if len(fields) != 4:
+                raise ValueError(
+                    f'{where}: expected 4 TAB-separated fields (file, label, '
+                    f'Chinese caption, English caption), got {len(fields)}')
+            return fields
+        fields = re.split(r'\s+', line.strip())
+        if len(fields) != 2:
+            raise ValueError(f"{where}: expected '<file> <label>', got "
+                             f'{line!r}')
+        return fields
+
+    def load_data_list(self) -> List[dict]:
+        path = self.split_file
+        encoding = 'gbk' if self.captions else 'utf-8-sig'
+        data_list = []
+        try:
+            for line_no, line in self.read_lines(path, encoding=encoding):
+                where = f'{path}:{line_no}'
+                fields = self._fields(line, where)
+                stem = osp.splitext(fields[0].strip())[0]
+                if not stem.isdigit():
+                    raise ValueError(f'{where}: clip file {fields[0]!r} is '
+                                     'not a numbered clip')
+                clip_id = f'{int(stem):05d}'
+                label = self.label_by_name(fields[1], where)
+                folder = osp.join(self.data_root, self.frame_dir, clip_id)
+                sample = self.frame_clip(folder, clip_id, label, where)
+                if self.captions:
+                    sample['caption'] = fields[3].strip()
+                data_list.append(sample)
+        except UnicodeDecodeError as err:
+            raise ValueError(f"'{path}' is not {encoding}-encoded "
+                             f'({err.reason} at byte {err.start})') from err
+        return self.finish(data_list, path)
