@@ -6,6 +6,7 @@ import re
 from typing import Iterator, List, Sequence, Tuple
 
 from mmengine.dataset import BaseDataset
+from mmengine.logging import print_log
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 
@@ -30,29 +31,50 @@ def list_frames(folder: str) -> List[str]:
 class DFERBaseDataset(BaseDataset):
     """Base of the DFER datasets: each sample is one clip with one label.
 
-    Subclasses name their classes in ``METAINFO`` and implement
-    ``load_data_list``, usually with :meth:`read_lines` and
-    :meth:`frame_clip`. Samples hold ``clip_id``, ``label`` (0-indexed),
-    ``frame_dir``, ``frame_names`` and ``total_frames``; frames are counted
-    from disk, never trusted from a list.
+    Subclasses name their classes in ``METAINFO``, say where their split
+    file is (``split_file``, and ``HEADER``/``ENCODING`` if any) and turn one
+    line into one sample in ``parse_line``, usually with :meth:`frame_clip`.
+    Samples hold ``clip_id``, ``label`` (0-indexed), ``frame_dir``,
+    ``frame_names`` and ``total_frames``; frames are counted from disk,
+    never trusted from a list.
+
+    A bad line or clip (malformed line, unknown label, missing or empty
+    clip folder) raises an error naming the file and line. With
+    ``on_bad_clip='skip'`` it is logged and left out instead, and the
+    problems stay in ``bad_clips``; if more than ``max_bad_fraction`` of the
+    listed clips are bad, loading stops all the same.
 
     Args:
         data_root (str): The unpacked dataset folder.
         split (str): ``'train'`` or ``'test'``.
+        on_bad_clip (str): ``'raise'`` or ``'skip'``.
+        max_bad_fraction (float): Largest share of bad clips ``'skip'``
+            tolerates.
         pipeline (Sequence[dict]): Transforms.
         test_mode (bool): MMEngine's flag; sampling transforms read it.
         **kwargs: Passed to ``mmengine.dataset.BaseDataset``.
     """
 
     SPLITS = ('train', 'test')
+    HEADER = None
+    ENCODING = 'utf-8-sig'
 
     def __init__(self, data_root: str, split: str = 'train',
+                 on_bad_clip: str = 'raise', max_bad_fraction: float = 0.01,
                  pipeline: Sequence[dict] = (), test_mode: bool = False,
                  **kwargs):
         name = type(self).__name__
         if split not in self.SPLITS:
             raise ValueError(f'{name} split must be one of {self.SPLITS}, '
                              f"got '{split}'")
+        if on_bad_clip not in ('raise', 'skip'):
+            raise ValueError("on_bad_clip must be 'raise' or 'skip', got "
+                             f"'{on_bad_clip}'")
+        if not 0 <= max_bad_fraction <= 1:
+            raise ValueError('max_bad_fraction must be in [0, 1], got '
+                             f'{max_bad_fraction}')
+        self.on_bad_clip, self.max_bad_fraction = on_bad_clip, max_bad_fraction
+        self.bad_clips: List[str] = []
         if not osp.isdir(data_root):
             raise FileNotFoundError(
                 f"{name} data_root '{data_root}' does not exist. Unpack the "
@@ -114,8 +136,57 @@ class DFERBaseDataset(BaseDataset):
         return dict(clip_id=clip_id, label=label, frame_dir=folder,
                     frame_names=names, total_frames=len(names))
 
-    def finish(self, data_list: List[dict], path: str) -> List[dict]:
-        """Refuses an empty split: a wrong path should not train on nothing."""
+    @property
+    def split_file(self) -> str:
+        """Path of the split file this dataset reads."""
+        raise NotImplementedError
+
+    def parse_line(self, line: str, where: str) -> dict:
+        """Turns one split-file line into a sample; raises if it is bad."""
+        raise NotImplementedError
+
+    def load_data_list(self) -> List[dict]:
+        """Reads the split file line by line (see the class docstring)."""
+        path = self.split_file
+        lines = self.read_lines(path, encoding=self.ENCODING)
+        if self.HEADER is not None:
+            first = next(lines, None)
+            header = first[1].replace(' ', '') if first else None
+            if header != self.HEADER:
+                raise ValueError(f"{path}:1: expected header '{self.HEADER}'"
+                                 f', got {header!r}')
+        data_list, self.bad_clips = [], []
+        try:
+            for line_no, line in lines:
+                where = f'{path}:{line_no}'
+                try:
+                    data_list.append(self.parse_line(line, where))
+                except (ValueError, OSError) as err:
+                    if self.on_bad_clip == 'raise':
+                        raise
+                    self.bad_clips.append(str(err))
+                    print_log(f'Skipped: {err}', logger='current',
+                              level=30)
+        except UnicodeDecodeError as err:
+            raise ValueError(f"'{path}' is not {self.ENCODING}-encoded "
+                             f'({err.reason} at byte {err.start})') from err
+        return self._checked(data_list, path)
+
+    def _checked(self, data_list: List[dict], path: str) -> List[dict]:
+        """Reports skipped clips; refuses too many, or an empty split."""
+        listed = len(data_list) + len(self.bad_clips)
+        if self.bad_clips:
+            share = len(self.bad_clips) / listed
+            print_log(f"{type(self).__name__}: skipped "
+                      f'{len(self.bad_clips)} of {listed} clips listed in '
+                      f"'{path}' ({100 * share:.1f}%)", logger='current',
+                      level=30)
+            if share > self.max_bad_fraction:
+                raise ValueError(
+                    f"{len(self.bad_clips)} of {listed} clips in '{path}' are "
+                    f'bad ({100 * share:.1f}% > max_bad_fraction '
+                    f'{100 * self.max_bad_fraction:.1f}%); first: '
+                    f'{self.bad_clips[0]}')
         if not data_list:
             raise ValueError(f"{type(self).__name__} split file '{path}' "
                              'lists no clips.')

@@ -5,7 +5,6 @@
 ``Clip/clip_224x224/{clip_id}/``, one image per frame.
 """
 import os.path as osp
-from typing import List
 
 from fineclip.registry import DATASETS
 from .base import DFERBaseDataset
@@ -30,6 +29,7 @@ class DFEWDataset(DFERBaseDataset):
     """
 
     METAINFO = dict(classes=DFEW_CLASSES)
+    HEADER = 'video_name,label'
 
     def __init__(self, data_root: str, fold: int = 1, split: str = 'train',
                  frame_dir: str = 'Clip/clip_224x224',
@@ -47,24 +47,12 @@ class DFEWDataset(DFERBaseDataset):
                         f'{self.split}(single-labeled)',
                         f'set_{self.fold}.csv')
 
-    def load_data_list(self) -> List[dict]:
-        """Reads the split file and counts every clip's frames on disk."""
-        path = self.split_file
-        lines = self.read_lines(path)
-        first = next(lines, None)
-        header = first[1].replace(' ', '') if first else None
-        if header != 'video_name,label':
-            raise ValueError(f"{path}:1: expected header 'video_name,label'"
-                             f', got {header!r}')
-        data_list = []
-        for line_no, line in lines:
-            where = f'{path}:{line_no}'
-            row = line.split(',')
-            if len(row) != 2 or not row[0].strip().isdigit():
-                raise ValueError(
-                    f"{where}: expected '<clip id>,<label>', got {line!r}")
-            clip_id = f'{int(row[0]):05d}'
-            label = self.label_by_number(row[1].strip(), where, first=1)
-            folder = osp.join(self.data_root, self.frame_dir, clip_id)
-            data_list.append(self.frame_clip(folder, clip_id, label, where))
-        return self.finish(data_list, path)
+    def parse_line(self, line: str, where: str) -> dict:
+        row = line.split(',')
+        if len(row) != 2 or not row[0].strip().isdigit():
+            raise ValueError(
+                f"{where}: expected '<clip id>,<label>', got {line!r}")
+        clip_id = f'{int(row[0]):05d}'
+        label = self.label_by_number(row[1].strip(), where, first=1)
+        folder = osp.join(self.data_root, self.frame_dir, clip_id)
+        return self.frame_clip(folder, clip_id, label, where)

@@ -6,7 +6,6 @@
 """
 import os.path as osp
 import re
-from typing import List
 
 from fineclip.registry import DATASETS
 from .base import DFERBaseDataset
@@ -42,17 +41,12 @@ class FERV39kDataset(DFERBaseDataset):
         """Path of the split file."""
         return osp.join(self.data_root, self.ann_dir, f'{self.split}_All.csv')
 
-    def load_data_list(self) -> List[dict]:
-        path = self.split_file
-        data_list = []
-        for line_no, line in self.read_lines(path):
-            where = f'{path}:{line_no}'
-            parts = re.split(r'[\s,]+', line.strip())
-            if len(parts) != 2 or parts[0].count('/') != 2:
-                raise ValueError(f"{where}: expected 'Scene/Emotion/NNNN "
-                                 f"Emotion', got {line!r}")
-            clip_path, name = parts
-            label = self.label_by_name(name, where)
-            folder = osp.join(self.data_root, self.frame_dir, clip_path)
-            data_list.append(self.frame_clip(folder, clip_path, label, where))
-        return self.finish(data_list, path)
+    def parse_line(self, line: str, where: str) -> dict:
+        parts = re.split(r'[\s,]+', line.strip())
+        if len(parts) != 2 or parts[0].count('/') != 2:
+            raise ValueError(f"{where}: expected 'Scene/Emotion/NNNN "
+                             f"Emotion', got {line!r}")
+        clip_path, name = parts
+        label = self.label_by_name(name, where)
+        folder = osp.join(self.data_root, self.frame_dir, clip_path)
+        return self.frame_clip(folder, clip_path, label, where)

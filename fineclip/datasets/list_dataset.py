@@ -1,7 +1,6 @@
 """Clips listed in a plain text file, as many DFER repositories ship them."""
 import os.path as osp
 import re
-from typing import List
 
 from fineclip.registry import DATASETS
 from .base import DFERBaseDataset
@@ -36,16 +35,16 @@ class DFERListDataset(DFERBaseDataset):
         super().__init__(data_root=data_root, ann_file=ann_file,
                          metainfo=metainfo, **kwargs)
 
-    def load_data_list(self) -> List[dict]:
-        path = self.ann_file
-        data_list = []
-        for line_no, line in self.read_lines(path):
-            where = f'{path}:{line_no}'
-            fields = re.split(r'\s+', line.strip())
-            if len(fields) not in (2, 3):
-                raise ValueError(f"{where}: expected 'path [num_frames] "
-                                 f"label', got {line!r}")
-            label = self.label_by_number(fields[-1], where, self.first_label)
-            folder = osp.join(self.data_root, fields[0])
-            data_list.append(self.frame_clip(folder, fields[0], label, where))
-        return self.finish(data_list, path)
+    @property
+    def split_file(self) -> str:
+        """The list file."""
+        return self.ann_file
+
+    def parse_line(self, line: str, where: str) -> dict:
+        fields = re.split(r'\s+', line.strip())
+        if len(fields) not in (2, 3):
+            raise ValueError(f"{where}: expected 'path [num_frames] label', "
+                             f'got {line!r}')
+        label = self.label_by_number(fields[-1], where, self.first_label)
+        folder = osp.join(self.data_root, fields[0])
+        return self.frame_clip(folder, fields[0], label, where)

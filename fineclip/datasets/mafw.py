@@ -44,6 +44,8 @@ class MAFWDataset(DFERBaseDataset):
         if not 1 <= int(fold) <= 5:
             raise ValueError(f'MAFW fold must be 1-5, got {fold}')
         self.fold, self.captions = int(fold), captions
+        # The with-caption files carry Chinese captions in GBK.
+        self.ENCODING = 'gbk' if captions else 'utf-8-sig'
         self.frame_dir, self.ann_dir = frame_dir, ann_dir
         super().__init__(data_root=data_root, split=split, **kwargs)
 
@@ -68,26 +70,16 @@ class MAFWDataset(DFERBaseDataset):
                              f'{line!r}')
         return fields
 
-    def load_data_list(self) -> List[dict]:
-        path = self.split_file
-        encoding = 'gbk' if self.captions else 'utf-8-sig'
-        data_list = []
-        try:
-            for line_no, line in self.read_lines(path, encoding=encoding):
-                where = f'{path}:{line_no}'
-                fields = self._fields(line, where)
-                stem = osp.splitext(fields[0].strip())[0]
-                if not stem.isdigit():
-                    raise ValueError(f'{where}: clip file {fields[0]!r} is '
-                                     'not a numbered clip')
-                clip_id = f'{int(stem):05d}'
-                label = self.label_by_name(fields[1], where)
-                folder = osp.join(self.data_root, self.frame_dir, clip_id)
-                sample = self.frame_clip(folder, clip_id, label, where)
-                if self.captions:
-                    sample['caption'] = fields[3].strip()
-                data_list.append(sample)
-        except UnicodeDecodeError as err:
-            raise ValueError(f"'{path}' is not {encoding}-encoded "
-                             f'({err.reason} at byte {err.start})') from err
-        return self.finish(data_list, path)
+    def parse_line(self, line: str, where: str) -> dict:
+        fields = self._fields(line, where)
+        stem = osp.splitext(fields[0].strip())[0]
+        if not stem.isdigit():
+            raise ValueError(f'{where}: clip file {fields[0]!r} is not a '
+                             'numbered clip')
+        clip_id = f'{int(stem):05d}'
+        label = self.label_by_name(fields[1], where)
+        folder = osp.join(self.data_root, self.frame_dir, clip_id)
+        sample = self.frame_clip(folder, clip_id, label, where)
+        if self.captions:
+            sample['caption'] = fields[3].strip()
+        return sample

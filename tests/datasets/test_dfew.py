@@ -96,3 +96,25 @@ def test_pipeline_output(synthetic_root):
     assert tuple(sample['inputs']['frames'].shape) == (16, 3, 32, 32)
     assert int(sample['data_samples'].gt_label) == ds.get_data_info(0)['label']
     assert sample['data_samples'].clip_id == ds.get_data_info(0)['clip_id']
+
+
+def test_skip_mode_logs_and_leaves_bad_clips_out(tmp_path):
+    for clip in ('00001', '00002', '00003'):
+        _write_clip(str(tmp_path), clip, ['1.jpg'])
+    _write_split(str(tmp_path), ['1,1', '2,9', '3,2', '4,1'])
+    ds = DFEWDataset(str(tmp_path), on_bad_clip='skip', max_bad_fraction=0.5)
+    assert [ds.get_data_info(i)['clip_id'] for i in range(len(ds))] == [
+        '00001', '00003']
+    assert len(ds.bad_clips) == 2
+    assert 'set_1.csv:3: label 9' in ds.bad_clips[0]
+    assert "set_1.csv:5: clip 00004's frame folder" in ds.bad_clips[1]
+
+
+def test_skip_mode_stops_past_the_allowed_fraction(tmp_path):
+    _write_clip(str(tmp_path), '00001', ['1.jpg'])
+    _write_split(str(tmp_path), ['1,1', '2,1'])
+    with pytest.raises(ValueError, match=r'1 of 2 clips .* are bad \(50.0% '
+                       r'> max_bad_fraction 10.0%\)'):
+        DFEWDataset(str(tmp_path), on_bad_clip='skip', max_bad_fraction=0.1)
+    with pytest.raises(ValueError, match='on_bad_clip'):
+        DFEWDataset(str(tmp_path), on_bad_clip='ignore')
