@@ -1,0 +1,49 @@
+"""tools/data/check_dataset.py reports every problem, naming its file."""
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+
+from tests.tools.test_train_test import ROOT, write_small_config
+
+
+def _clip(root, clip_id, sizes):
+    folder = osp.join(root, 'Clip/clip_224x224', clip_id)
+    os.makedirs(folder)
+    for i, size in enumerate(sizes, start=1):
+        cv2.imwrite(osp.join(folder, f'{i}.jpg'),
+                    np.zeros((size, size, 3), np.uint8))
+    return folder
+
+
+def test_broken_copy_is_reported(tmp_path):
+    root = str(tmp_path / 'dfew')
+    _clip(root, '00001', [16, 16, 16])
+    _clip(root, '00002', [16, 24])  # mixed sizes
+    broken = _clip(root, '00003', [16, 16])
+    with open(osp.join(broken, '2.jpg'), 'wb') as f:
+        f.write(b'not a jpeg')
+    os.makedirs(osp.join(root, 'Clip/clip_224x224/00004'))  # empty
+    for split in ('train', 'test'):
+        folder = osp.join(root, 'EmoLabel_DataSplit',
+                          f'{split}(single-labeled)')
+        os.makedirs(folder)
+        with open(osp.join(folder, 'set_1.csv'), 'w') as f:
+            f.write('video_name,label\n1,1\n2,2\n3,3\n4,4\n5,9\n')
+    config = write_small_config(tmp_path, root)
+    proc = subprocess.run(
+        [sys.executable, 'tools/data/check_dataset.py', config, '--folds',
+         '1'], cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, HF_HUB_OFFLINE='1'))
+    out = proc.stdout
+    assert proc.returncode == 1, out + proc.stderr
+    assert '== train fold 1: 3 clips' in out
+    assert 'set_1.csv:6: label 9 is outside 1..7' in out
+    assert "set_1.csv:5: clip 00004's frame folder" in out
+    assert "cannot decode '" + osp.join(broken, '2.jpg') in out
+    assert 'clip 00002' in out and 'mixes frame sizes' in out
+    assert 'clips shorter than T=4: 3' in out
+    assert out.rstrip().endswith('8 problem(s) found.')
