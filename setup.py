@@ -31,6 +31,7 @@ setup(
         'open_clip_torch>=2.24',
         'transformers>=4.40',
         'decord>=0.6',
+        'av',  # PyAV: reads the videos decord cannot open
         'numpy',
         'opencv-python',
         'matplotlib',

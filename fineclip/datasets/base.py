@@ -8,6 +8,8 @@ from typing import Iterator, List, Sequence, Tuple
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
+from .video import video_length
+
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 
 
@@ -34,9 +36,9 @@ class DFERBaseDataset(BaseDataset):
     Subclasses name their classes in ``METAINFO``, say where their split
     file is (``split_file``, and ``HEADER``/``ENCODING`` if any) and turn one
     line into one sample in ``parse_line``, usually with :meth:`frame_clip`.
-    Samples hold ``clip_id``, ``label`` (0-indexed), ``frame_dir``,
-    ``frame_names`` and ``total_frames``; frames are counted from disk,
-    never trusted from a list.
+    Samples hold ``clip_id``, ``label`` (0-indexed), ``total_frames`` and
+    either ``frame_dir`` + ``frame_names`` (a folder of frames) or
+    ``video_path``; frames are counted from disk, never trusted from a list.
 
     A bad line or clip (malformed line, unknown label, missing or empty
     clip folder) raises an error naming the file and line. With
@@ -171,6 +173,20 @@ class DFERBaseDataset(BaseDataset):
             raise ValueError(f"'{path}' is not {self.ENCODING}-encoded "
                              f'({err.reason} at byte {err.start})') from err
         return self._checked(data_list, path)
+
+    def video_clip(self, path: str, clip_id: str, label: int,
+                   where: str) -> dict:
+        """A sample for a clip stored as a video file (its length is read
+        now, so a missing or unreadable video is reported at start-up)."""
+        if not osp.isfile(path):
+            raise FileNotFoundError(f"{where}: clip {clip_id}'s video "
+                                    f"'{path}' is missing")
+        try:
+            total = video_length(path)
+        except OSError as err:
+            raise OSError(f'{where}: {err}') from err
+        return dict(clip_id=clip_id, label=label, video_path=path,
+                    total_frames=total)
 
     def _checked(self, data_list: List[dict], path: str) -> List[dict]:
         """Reports skipped clips; refuses too many, or an empty split."""

@@ -6,6 +6,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from .video import read_video_frames
+
 
 def _frames_to_check(names: List[str], mode: str) -> List[str]:
     if mode == 'all':
@@ -33,6 +35,9 @@ def decode_problems(dataset, mode: str = 'ends',
         return problems
     for i in tqdm(range(len(dataset)), desc='decoding', disable=not progress):
         info = dataset.get_data_info(i)
+        if 'video_path' in info:
+            problems += _video_problems(info, mode)
+            continue
         shapes = set()
         for name in _frames_to_check(info['frame_names'], mode):
             path = osp.join(info['frame_dir'], name)
@@ -46,6 +51,16 @@ def decode_problems(dataset, mode: str = 'ends',
             problems.append(f"clip {info['clip_id']} in '{info['frame_dir']}'"
                             f' mixes frame sizes {sorted(shapes)}')
     return problems
+
+
+def _video_problems(info: dict, mode: str) -> List[str]:
+    last = info['total_frames'] - 1
+    indices = range(last + 1) if mode == 'all' else sorted({0, last})
+    try:
+        read_video_frames(info['video_path'], list(indices))
+    except OSError as err:
+        return [f"clip {info['clip_id']}: {err}"]
+    return []
 
 
 def split_report(dataset, num_frames: int) -> Dict[str, object]:

@@ -3,7 +3,7 @@
 ``Train & Test Set/single/no_caption/set_{k}/{train,test}.txt`` hold CRLF
 lines ``03747.mp4 anger``; the ``with_caption`` variant is TAB-separated and
 GBK-encoded: file, label, Chinese caption, English caption. Frames of clip
-03747 live in ``data/faces/03747/``.
+03747 live in ``data/faces/03747/``, its video in ``data/clips/03747.mp4``.
 """
 import os.path as osp
 import re
@@ -30,7 +30,10 @@ class MAFWDataset(DFERBaseDataset):
         fold (int): Cross-validation fold, 1-5.
         split (str): ``'train'`` or ``'test'``.
         captions (bool): Read the with-caption split files.
+        source (str): ``'frames'`` (``frame_dir``) or ``'video'``
+            (``video_dir``, the ``.mp4`` files the split files name).
         frame_dir (str): Frame folder relative to ``data_root``.
+        video_dir (str): Video folder relative to ``data_root``.
         ann_dir (str): Folder of the ``no_caption``/``with_caption`` split
             folders, relative to ``data_root``.
         **kwargs: See :class:`DFERBaseDataset`.
@@ -39,10 +42,15 @@ class MAFWDataset(DFERBaseDataset):
     METAINFO = dict(classes=MAFW_CLASSES)
 
     def __init__(self, data_root: str, fold: int = 1, split: str = 'train',
-                 captions: bool = False, frame_dir: str = 'data/faces',
+                 captions: bool = False, source: str = 'frames',
+                 frame_dir: str = 'data/faces', video_dir: str = 'data/clips',
                  ann_dir: str = 'Train & Test Set/single', **kwargs):
         if not 1 <= int(fold) <= 5:
             raise ValueError(f'MAFW fold must be 1-5, got {fold}')
+        if source not in ('frames', 'video'):
+            raise ValueError(f"source must be 'frames' or 'video', got "
+                             f"'{source}'")
+        self.source, self.video_dir = source, video_dir
         self.fold, self.captions = int(fold), captions
         # The with-caption files carry Chinese captions in GBK.
         self.ENCODING = 'gbk' if captions else 'utf-8-sig'
@@ -78,8 +86,13 @@ class MAFWDataset(DFERBaseDataset):
                              'numbered clip')
         clip_id = f'{int(stem):05d}'
         label = self.label_by_name(fields[1], where)
-        folder = osp.join(self.data_root, self.frame_dir, clip_id)
-        sample = self.frame_clip(folder, clip_id, label, where)
+        if self.source == 'video':
+            path = osp.join(self.data_root, self.video_dir,
+                            fields[0].strip())
+            sample = self.video_clip(path, clip_id, label, where)
+        else:
+            folder = osp.join(self.data_root, self.frame_dir, clip_id)
+            sample = self.frame_clip(folder, clip_id, label, where)
         if self.captions:
             sample['caption'] = fields[3].strip()
         return sample

@@ -100,3 +100,77 @@ def test_list_dataset_counts_frames_from_disk(tmp_path):
     with pytest.raises(ValueError, match=r'bad.txt:1: label 3 is outside'):
         DFERListDataset(str(tmp_path), ann_file='bad.txt', first_label=1,
                         metainfo=dict(classes=('x', 'y')))
+
+
+def _frames_and_video(root, clip_id, count=20, size=32):
+    """The same clip as a frame folder and as an mp4 (OpenCV, mp4v)."""
+    folder = osp.join(root, 'data/faces', clip_id)
+    os.makedirs(folder, exist_ok=True)
+    os.makedirs(osp.join(root, 'data/clips'), exist_ok=True)
+    writer = cv2.VideoWriter(osp.join(root, 'data/clips', f'{clip_id}.mp4'),
+                             cv2.VideoWriter_fourcc(*'mp4v'), 25,
+                             (size, size))
+    for i in range(count):
+        frame = np.full((size, size, 3), 10 * i + 5, np.uint8)
+        cv2.imwrite(osp.join(folder, f'{i + 1:05d}.jpg'), frame)
+        writer.write(frame)
+    writer.release()
+
+
+@pytest.fixture
+def mafw_videos(tmp_path):
+    root = str(tmp_path / 'MAFW')
+    _frames_and_video(root, '00007', count=20)
+    _frames_and_video(root, '00008', count=9)
+    _write(osp.join(root, 'Train & Test Set/single/no_caption/set_1/'
+                    'test.txt'), '00007.mp4 fear\r\n00008.mp4 anxiety\r\n',
+           newline='')
+    return root
+
+
+def _test_view(root, source):
+    pipeline = [dict(type='SampleFrameIndices', num_frames=16,
+                     test_mode=True), dict(type='DecodeFrames')]
+    ds = MAFWDataset(root, fold=1, split='test', source=source,
+                     pipeline=pipeline, test_mode=True)
+    return [ds[i] for i in range(len(ds))]
+
+
+def test_frames_and_video_give_the_same_sample(mafw_videos):
+    from_frames = _test_view(mafw_videos, 'frames')
+    from_video = _test_view(mafw_videos, 'video')
+    for a, b in zip(from_frames, from_video):
+        assert a['total_frames'] == b['total_frames']
+        assert a['frame_inds'].tolist() == b['frame_inds'].tolist()
+        assert 'video_path' in b and 'video_path' not in a
+        diff = np.abs(np.stack(a['imgs']).astype(int) -
+                      np.stack(b['imgs']).astype(int)).mean()
+        assert diff < 4, diff  # lossy codecs, same frames
+    assert from_video[1]['frame_inds'][-1] == 8  # short clip, edge-padded
+
+
+def test_pyav_reads_what_decord_cannot(mafw_videos, monkeypatch):
+    def broken(path):
+        raise RuntimeError('decord cannot open this file')
+
+    reference = _test_view(mafw_videos, 'video')
+    monkeypatch.setattr('fineclip.datasets.video._decord_reader', broken)
+    fallback = _test_view(mafw_videos, 'video')
+    for a, b in zip(reference, fallback):
+        assert a['total_frames'] == b['total_frames']
+        assert np.abs(np.stack(a['imgs']).astype(int) -
+                      np.stack(b['imgs']).astype(int)).mean() < 2
+
+
+def test_truncated_video_is_named(mafw_videos):
+    path = osp.join(mafw_videos, 'data/clips/00008.mp4')
+    with open(path, 'r+b') as f:
+        f.truncate(os.path.getsize(path) // 2)
+    with pytest.raises(OSError, match=r'test.txt:2: .*00008.mp4'):
+        MAFWDataset(mafw_videos, fold=1, split='test', source='video')
+
+
+def test_decode_check_reads_videos(mafw_videos):
+    from fineclip.datasets.inspection import decode_problems
+    ds = MAFWDataset(mafw_videos, fold=1, split='test', source='video')
+    assert decode_problems(ds, 'all', progress=False) == []

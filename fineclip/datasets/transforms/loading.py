@@ -5,17 +5,25 @@ import cv2
 from mmcv.transforms import BaseTransform
 
 from fineclip.registry import TRANSFORMS
+from ..video import read_video_frames
 
 
 @TRANSFORMS.register_module()
 class DecodeFrames(BaseTransform):
-    """Reads the frames at ``frame_inds`` from the clip's image folder.
+    """Reads the frames at ``frame_inds`` from the clip's image folder or
+    video file (decord, PyAV as fallback).
 
     Each distinct frame is decoded once even when short clips repeat it.
     Writes ``imgs`` (list of ``(H, W, 3)`` RGB uint8) and ``img_shape``.
     """
 
     def transform(self, results: dict) -> dict:
+        if 'video_path' in results:
+            imgs = read_video_frames(results['video_path'],
+                                     results['frame_inds'])
+            results['imgs'] = imgs
+            results['img_shape'] = imgs[0].shape[:2]
+            return results
         names = results['frame_names']
         cache = {}
         imgs = []
