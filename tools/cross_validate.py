@@ -26,6 +26,10 @@ def parse_args():
     parser.add_argument('--folds', type=int, nargs='+',
                         default=[1, 2, 3, 4, 5], help='folds to run')
     parser.add_argument('--work-dir', help='parent folder of the fold runs')
+    parser.add_argument(
+        '--val-holdout', type=float, default=0.0, metavar='FRACTION',
+        help='validate on this stratified share of each training split and '
+        'test the best epoch (default 0: test the last epoch)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys in every fold')
     return parser.parse_args()
@@ -44,7 +48,8 @@ def main():
 
     results = []
     for fold in args.folds:
-        result = run_fold(cfg, fold, osp.join(work_dir, f'fold_{fold}'))
+        result = run_fold(cfg, fold, osp.join(work_dir, f'fold_{fold}'),
+                          args.val_holdout)
         state = 'reused the finished run' if result['reused'] else 'trained'
         print(f"fold {fold}: {state}; UAR {result['metrics']['UAR']:.4f} "
               f"WAR {result['metrics']['WAR']:.4f}", flush=True)

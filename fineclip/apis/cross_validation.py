@@ -17,9 +17,16 @@ RESULT_FILE = 'fold_result.json'
 _LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
-def fold_config(cfg: Config, fold: int, work_dir: str) -> Config:
+def fold_config(cfg: Config, fold: int, work_dir: str,
+                val_holdout: float = 0.0) -> Config:
     """A copy of ``cfg`` whose datasets read ``fold``, writing to
-    ``work_dir``."""
+    ``work_dir``.
+
+    With ``val_holdout`` > 0, a stratified part of the fold's training
+    split becomes the validation set (and is left out of training), and the
+    checkpoint with the best validation UAR is kept; otherwise the "val"
+    loop watches the test split and nothing is selected on it.
+    """
     cfg = copy.deepcopy(cfg)
     for key in _LOADERS:
         dataset = cfg.get(key, {}).get('dataset', {})
@@ -28,6 +35,14 @@ def fold_config(cfg: Config, fold: int, work_dir: str) -> Config:
                 f"{key}.dataset has no 'fold' key: this config's dataset has "
                 'no cross-validation folds (FERV39k has one fixed split).')
         dataset['fold'] = fold
+    if val_holdout > 0:
+        train = cfg.train_dataloader.dataset
+        train.update(holdout_fraction=val_holdout, holdout_keep='rest')
+        val = copy.deepcopy(train)
+        val.update(holdout_keep='held_out', test_mode=True,
+                   pipeline=cfg.val_dataloader.dataset.pipeline)
+        cfg.val_dataloader.dataset = val
+        cfg.default_hooks.checkpoint.update(save_best='UAR', rule='greater')
     cfg.work_dir = work_dir
     cfg.experiment_name = f'fold_{fold}'
     cfg.resume = find_latest_checkpoint(work_dir) is not None
@@ -35,23 +50,34 @@ def fold_config(cfg: Config, fold: int, work_dir: str) -> Config:
     return cfg
 
 
-def run_fold(cfg: Config, fold: int, work_dir: str) -> dict:
+def run_fold(cfg: Config, fold: int, work_dir: str,
+             val_holdout: float = 0.0) -> dict:
     """Trains and tests one fold, or returns its saved result.
 
     Returns:
         dict: ``fold``, ``metrics`` (UAR, WAR, per-class recall on the
-        fold's test split after the last epoch), ``epochs`` and ``reused``.
+        fold's test split), ``protocol`` (which checkpoint was tested),
+        ``epochs`` and ``reused``.
     """
     result_path = osp.join(work_dir, RESULT_FILE)
     if osp.isfile(result_path):
         with open(result_path) as f:
             return dict(json.load(f), reused=True)
-    runner = Runner.from_cfg(fold_config(cfg, fold, work_dir))
+    runner = Runner.from_cfg(fold_config(cfg, fold, work_dir, val_holdout))
     runner.train()
+    epochs = runner.train_loop.max_epochs
+    protocol = (f'last epoch ({epochs}) of each fold, evaluated on the '
+                "fold's test split; no checkpoint selection")
+    if val_holdout > 0:
+        best = runner.message_hub.get_info('best_ckpt')
+        runner.load_checkpoint(best)
+        protocol = (f'epoch with the best UAR on a stratified '
+                    f'{100 * val_holdout:.0f}% of the training split (left '
+                    "out of training), evaluated on the fold's test split")
     metrics = {k: float(v) for k, v in runner.test().items()
                if np.isscalar(v)}
-    result = dict(fold=fold, metrics=metrics,
-                  epochs=runner.train_loop.max_epochs,
+    result = dict(fold=fold, metrics=metrics, epochs=epochs,
+                  protocol=protocol,
                   classes=list(runner.test_dataloader.dataset.metainfo[
                       'classes']))
     with open(result_path, 'w') as f:
@@ -69,9 +95,7 @@ def summarize(results: Sequence[dict]) -> Dict[str, object]:
                           std=float(np.nanstd(values)))
     return dict(folds=[r['fold'] for r in results],
                 classes=results[0]['classes'], metrics=table,
-                protocol=f"last epoch ({results[0]['epochs']}) of each fold,"
-                " evaluated on the fold's test split; no checkpoint "
-                'selection')
+                protocol=results[0]['protocol'])
 
 
 def format_markdown(summary: Dict[str, object]) -> str:

@@ -5,6 +5,7 @@ import os.path as osp
 import re
 from typing import Iterator, List, Sequence, Tuple
 
+import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
@@ -46,12 +47,20 @@ class DFERBaseDataset(BaseDataset):
     problems stay in ``bad_clips``; if more than ``max_bad_fraction`` of the
     listed clips are bad, loading stops all the same.
 
+    DFEW and MAFW ship no validation split. ``holdout_fraction`` sets a
+    stratified, seeded part of a split aside: ``holdout_keep='rest'`` gives
+    the remainder (to train on), ``'held_out'`` the part set aside (to
+    validate on); both views of one split with the same seed never overlap.
+
     Args:
         data_root (str): The unpacked dataset folder.
         split (str): ``'train'`` or ``'test'``.
         on_bad_clip (str): ``'raise'`` or ``'skip'``.
         max_bad_fraction (float): Largest share of bad clips ``'skip'``
             tolerates.
+        holdout_fraction (float): Share of each class set aside (0: none).
+        holdout_keep (str): ``'rest'`` or ``'held_out'``.
+        holdout_seed (int): Seed of the held-out draw.
         pipeline (Sequence[dict]): Transforms.
         test_mode (bool): MMEngine's flag; sampling transforms read it.
         **kwargs: Passed to ``mmengine.dataset.BaseDataset``.
@@ -63,8 +72,9 @@ class DFERBaseDataset(BaseDataset):
 
     def __init__(self, data_root: str, split: str = 'train',
                  on_bad_clip: str = 'raise', max_bad_fraction: float = 0.01,
-                 pipeline: Sequence[dict] = (), test_mode: bool = False,
-                 **kwargs):
+                 holdout_fraction: float = 0.0, holdout_keep: str = 'rest',
+                 holdout_seed: int = 0, pipeline: Sequence[dict] = (),
+                 test_mode: bool = False, **kwargs):
         name = type(self).__name__
         if split not in self.SPLITS:
             raise ValueError(f'{name} split must be one of {self.SPLITS}, '
@@ -75,7 +85,14 @@ class DFERBaseDataset(BaseDataset):
         if not 0 <= max_bad_fraction <= 1:
             raise ValueError('max_bad_fraction must be in [0, 1], got '
                              f'{max_bad_fraction}')
+        if not 0 <= holdout_fraction < 1:
+            raise ValueError('holdout_fraction must be in [0, 1), got '
+                             f'{holdout_fraction}')
+        if holdout_keep not in ('rest', 'held_out'):
+            raise ValueError("holdout_keep must be 'rest' or 'held_out', got "
+                             f"'{holdout_keep}'")
         self.on_bad_clip, self.max_bad_fraction = on_bad_clip, max_bad_fraction
+        self.holdout = (holdout_fraction, holdout_keep, holdout_seed)
         self.bad_clips: List[str] = []
         if not osp.isdir(data_root):
             raise FileNotFoundError(
@@ -206,7 +223,23 @@ class DFERBaseDataset(BaseDataset):
         if not data_list:
             raise ValueError(f"{type(self).__name__} split file '{path}' "
                              'lists no clips.')
-        return data_list
+        return self._apply_holdout(data_list)
+
+    def _apply_holdout(self, data_list: List[dict]) -> List[dict]:
+        """Keeps the rest or the held-out part (stratified by class)."""
+        fraction, keep, seed = self.holdout
+        if fraction == 0:
+            return data_list
+        rng = np.random.RandomState(seed)
+        held_out = set()
+        labels = np.array([d['label'] for d in data_list])
+        for label in np.unique(labels):
+            members = np.flatnonzero(labels == label)
+            count = int(round(fraction * len(members)))
+            held_out.update(rng.permutation(members)[:count].tolist())
+        want = keep == 'held_out'
+        return [d for i, d in enumerate(data_list)
+                if (i in held_out) == want]
 
     def get_cat_ids(self, idx: int) -> List[int]:
         """Class of sample ``idx`` (for class-aware samplers)."""

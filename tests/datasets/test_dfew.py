@@ -118,3 +118,22 @@ def test_skip_mode_stops_past_the_allowed_fraction(tmp_path):
         DFEWDataset(str(tmp_path), on_bad_clip='skip', max_bad_fraction=0.1)
     with pytest.raises(ValueError, match='on_bad_clip'):
         DFEWDataset(str(tmp_path), on_bad_clip='ignore')
+
+
+def test_holdout_is_stratified_disjoint_and_seeded(synthetic_root):
+    full = DFEWDataset(synthetic_root, fold=1)
+    kw = dict(fold=1, holdout_fraction=0.25, holdout_seed=7)
+    rest = DFEWDataset(synthetic_root, holdout_keep='rest', **kw)
+    held = DFEWDataset(synthetic_root, holdout_keep='held_out', **kw)
+
+    def ids(ds):
+        return {ds.get_data_info(i)['clip_id'] for i in range(len(ds))}
+
+    assert ids(rest) | ids(held) == ids(full)
+    assert not ids(rest) & ids(held)
+    assert held.class_counts() == [round(0.25 * c)
+                                   for c in full.class_counts()]
+    again = DFEWDataset(synthetic_root, holdout_keep='held_out', **kw)
+    assert ids(again) == ids(held)
+    with pytest.raises(ValueError, match='holdout_keep'):
+        DFEWDataset(synthetic_root, holdout_fraction=0.2, holdout_keep='x')

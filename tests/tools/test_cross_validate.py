@@ -52,6 +52,7 @@ def test_each_fold_reads_its_own_split(tiny_data, tmp_path):
 
 def test_summary_mean_std_and_markdown():
     results = [dict(fold=k, epochs=1, classes=['a', 'b'],
+                    protocol='last epoch (1) of each fold',
                     metrics={'UAR': u, 'WAR': w, 'recall/a': u,
                              'recall/b': w})
                for k, u, w in [(1, 0.4, 0.5), (2, 0.6, 0.7)]]
@@ -61,3 +62,27 @@ def test_summary_mean_std_and_markdown():
     table = format_markdown(summary)
     assert '| UAR | 40.00 | 60.00 | 50.00 ± 10.00 |' in table
     assert 'last epoch (1)' in table
+
+
+def test_val_holdout_selects_on_train_part_only(tiny_data, tmp_path):
+    cfg = Config.fromfile(write_small_config(tmp_path, tiny_data))
+    fold = fold_config(cfg, 2, str(tmp_path / 'f2'), val_holdout=0.2)
+    train, val = fold.train_dataloader.dataset, fold.val_dataloader.dataset
+    assert (train.split, val.split) == ('train', 'train')
+    assert (train.holdout_keep, val.holdout_keep) == ('rest', 'held_out')
+    assert train.holdout_fraction == val.holdout_fraction == 0.2
+    assert fold.test_dataloader.dataset.split == 'test'
+    assert fold.default_hooks.checkpoint.save_best == 'UAR'
+
+
+def test_cross_validate_with_holdout_tests_the_best_epoch(tiny_data,
+                                                          tmp_path):
+    config = write_small_config(tmp_path, tiny_data, max_epochs=2)
+    work_dir = str(tmp_path / 'cv')
+    run_tool(['tools/cross_validate.py', config, '--folds', '1',
+              '--val-holdout', '0.2', '--work-dir', work_dir])
+    with open(osp.join(work_dir, 'cv_results.md')) as f:
+        assert 'best UAR on a stratified 20% of the training split' in f.read()
+    best = [n for n in os.listdir(osp.join(work_dir, 'fold_1'))
+            if n.startswith('best_UAR')]
+    assert len(best) == 1

@@ -30,6 +30,33 @@ _APEX = {
 #: ``(num_classes, num_action_units)`` apex intensities at full strength.
 APEX_PROFILES = np.array([[_APEX[c].get(a, 0.0) for a in ACTION_UNITS]
                           for c in SYNTHETIC_CLASSES], dtype=np.float64)
+
+# The four MAFW-only classes. Each differs from every other profile in at
+# least one large, renderable movement (positive lip_stretch thins and
+# presses the lips; negative mouth_open is not drawn, so it is not used).
+_EXTRA_APEX = {
+    # a mild lip-corner raise, eyes slightly narrowed, brows a little low
+    'Contempt': dict(lip_corner=0.55, eye_open=-0.35, brow_raise=-0.35),
+    # inner brows up, lips stretched thin, eyes a little wide, mouth closed
+    'Anxiety': dict(inner_brow_raise=0.75, lip_stretch=0.65, eye_open=0.4),
+    # slanted, raised brows, corners down, eyes narrowed, lips a bit apart
+    'Helplessness': dict(inner_brow_raise=0.85, brow_raise=0.4,
+                         lip_corner=-0.5, eye_open=-0.45, mouth_open=0.2),
+    # corners down, brows slightly lowered, lips pressed thin
+    'Disappointment': dict(lip_corner=-0.7, brow_raise=-0.35,
+                           lip_stretch=0.35),
+}
+#: Every profile name, the seven basic classes first (in label order).
+PROFILE_NAMES = SYNTHETIC_CLASSES + tuple(_EXTRA_APEX)
+#: Other datasets' names for a profile (lower case), e.g. MAFW's.
+PROFILE_ALIASES = {'happiness': 'Happy', 'sadness': 'Sad', 'anger': 'Angry',
+                   'surprised': 'Surprise', 'disgusted': 'Disgust',
+                   'fearful': 'Fear', 'happy': 'Happy', 'sad': 'Sad',
+                   'angry': 'Angry'}
+_PROFILE_ROWS = {
+    name.lower(): np.array([{**_APEX, **_EXTRA_APEX}[name].get(a, 0.0)
+                            for a in ACTION_UNITS], dtype=np.float64)
+    for name in PROFILE_NAMES}
 _BLINK = ACTION_UNITS.index('blink')
 
 # (action unit, direction) -> (clip movement phrases, frame state phrases);
@@ -111,11 +138,41 @@ _BLINKS = ('the eyes blink once', 'the eyelids close briefly')
 _THRESHOLD = 0.15  # weaker movements are not worth mentioning
 
 
-def sample_apex(label: int, rng: np.random.Generator) -> np.ndarray:
+def apex_profile(label: int | str) -> np.ndarray:
+    """The full-strength apex profile of a class.
+
+    Args:
+        label: 0-based index into :data:`SYNTHETIC_CLASSES`, or a class name
+            from :data:`PROFILE_NAMES` or :data:`PROFILE_ALIASES`
+            (case-insensitive; e.g. MAFW's ``'anger'`` gives ``'Angry'``).
+
+    Returns:
+        ``(K,)`` float64 intensities (a read-only view).
+
+    Raises:
+        KeyError: If the name is unknown.
+    """
+    if isinstance(label, str):
+        key = label.strip().lower()
+        key = PROFILE_ALIASES.get(key, key).lower()
+        if key not in _PROFILE_ROWS:
+            raise KeyError(f'no action-unit profile for class {label!r}; '
+                           f'known: {list(PROFILE_NAMES)} and aliases '
+                           f'{sorted(PROFILE_ALIASES)}')
+        row = _PROFILE_ROWS[key]
+    else:
+        row = APEX_PROFILES[label]
+    row = row.view()
+    row.flags.writeable = False
+    return row
+
+
+def sample_apex(label: int | str, rng: np.random.Generator) -> np.ndarray:
     """Apex action units of one clip: the class profile, scaled and jittered.
 
     Args:
-        label: 0-based index into :data:`SYNTHETIC_CLASSES`.
+        label: 0-based index into :data:`SYNTHETIC_CLASSES`, or a class name
+            (see :func:`apex_profile`).
         rng: Source of randomness.
 
     Returns:
@@ -123,7 +180,7 @@ def sample_apex(label: int, rng: np.random.Generator) -> np.ndarray:
     """
     strength = rng.uniform(0.6, 1.0)
     jitter = 1 + rng.normal(0, 0.1, len(ACTION_UNITS))
-    apex = APEX_PROFILES[label] * strength * jitter
+    apex = apex_profile(label) * strength * jitter
     apex += rng.normal(0, 0.04, len(ACTION_UNITS))
     apex[_BLINK] = 0.0
     return np.clip(apex, -1.0, 1.0)
@@ -159,12 +216,12 @@ def temporal_curve(num_frames: int, rng: np.random.Generator) -> np.ndarray:
     return curve
 
 
-def sample_action_units(label: int, num_frames: int,
+def sample_action_units(label: int | str, num_frames: int,
                         rng: np.random.Generator) -> np.ndarray:
     """Samples the action-unit track of one clip.
 
     Args:
-        label: 0-based class index.
+        label: 0-based class index or class name (see :func:`apex_profile`).
         num_frames: Clip length ``T``.
         rng: Source of randomness.
 

@@ -86,14 +86,17 @@ def _fit_in_frame(canonical: list[np.ndarray], poses: list[HeadPose],
             for p in poses]
 
 
-def synthesize_clip(rng: np.random.Generator, label: int, num_frames: int,
+def synthesize_clip(rng: np.random.Generator, label: int | str,
+                    num_frames: int,
                     image_size: int = 112,
                     parsing_size: int | None = None) -> dict:
     """Generates one clip in memory.
 
     Args:
         rng: Source of randomness; the clip is a pure function of its state.
-        label: 0-based index into :data:`SYNTHETIC_CLASSES`.
+        label: 0-based index into :data:`SYNTHETIC_CLASSES`, or a class
+            name (case-insensitive, e.g. MAFW's ``'contempt'``; see
+            :func:`~.dynamics.apex_profile`).
         num_frames: Number of frames ``T``.
         image_size: Side ``H = W`` of the frames.
         parsing_size: Side ``S`` of the parsing maps (default: image_size).
@@ -138,10 +141,10 @@ def synthesize_clip(rng: np.random.Generator, label: int, num_frames: int,
 
 
 def _validate(num_clips, image_size, min_frames, max_frames, num_folds,
-              parsing_size):
+              parsing_size, num_classes=len(SYNTHETIC_CLASSES)):
     if num_folds < 2:
         raise ValueError(f'num_folds must be >= 2, got {num_folds}')
-    need = num_folds * len(SYNTHETIC_CLASSES)
+    need = num_folds * num_classes
     if num_clips < need:
         raise ValueError(
             f'num_clips must be >= num_folds * num_classes = {need} so every '
@@ -155,13 +158,14 @@ def _validate(num_clips, image_size, min_frames, max_frames, num_folds,
             raise ValueError(f'{name} must be >= 16 pixels, got {value}')
 
 
-def _assign(rng: np.random.Generator, num_clips: int, num_folds: int):
+def _assign(rng: np.random.Generator, num_clips: int, num_folds: int,
+            num_classes: int = len(SYNTHETIC_CLASSES)):
     """Balanced labels and a stratified fold per clip (0-based arrays)."""
-    labels = rng.permutation(np.arange(num_clips) % len(SYNTHETIC_CLASSES))
+    labels = rng.permutation(np.arange(num_clips) % num_classes)
     # Deal the clips of each class round-robin over the folds; one running
     # counter across classes also keeps the fold sizes within one of another.
     order = np.concatenate([rng.permutation(np.flatnonzero(labels == c))
-                            for c in range(len(SYNTHETIC_CLASSES))])
+                            for c in range(num_classes)])
     folds = np.empty(num_clips, np.int64)
     folds[order] = np.arange(num_clips) % num_folds
     return labels, folds
@@ -182,18 +186,62 @@ def _write_splits(out_dir: str, labels: np.ndarray, folds: np.ndarray,
                 f.write('video_name,label\n' + ''.join(rows))
 
 
-def _write_clip(out_dir: str, clip_id: str, clip: dict) -> None:
-    frame_dir = osp.join(out_dir, CLIP_DIR, clip_id)
+def _write_frames(frame_dir: str, frames: np.ndarray) -> None:
+    """Writes RGB frames as ``00001.jpg, ...`` (JPEG q95) into a fresh
+    ``frame_dir`` (emptied first so no stale frames of a longer clip stay)."""
     shutil.rmtree(frame_dir, ignore_errors=True)  # drop stale longer clips
     os.makedirs(frame_dir)
-    for t, frame in enumerate(clip['frames'], start=1):
+    for t, frame in enumerate(frames, start=1):
         cv2.imwrite(osp.join(frame_dir, f'{t:05d}.jpg'),
                     cv2.cvtColor(frame, cv2.COLOR_RGB2BGR),
                     [cv2.IMWRITE_JPEG_QUALITY, 95])
+
+
+def _write_face_map(path: str, clip: dict) -> None:
+    """Saves a clip's landmarks, parsing maps and action units (npz)."""
+    os.makedirs(osp.dirname(path), exist_ok=True)
     np.savez_compressed(
-        osp.join(out_dir, FACE_MAP_DIR, f'{clip_id}.npz'),
-        **{k: clip[k] for k in ('landmarks', 'face_found', 'parsing',
-                                'action_units')})
+        path, **{k: clip[k] for k in ('landmarks', 'face_found', 'parsing',
+                                      'action_units')})
+
+
+def _write_clip(out_dir: str, clip_id: str, clip: dict) -> None:
+    _write_frames(osp.join(out_dir, CLIP_DIR, clip_id), clip['frames'])
+    _write_face_map(osp.join(out_dir, FACE_MAP_DIR, f'{clip_id}.npz'), clip)
+
+
+def _render_clips(seed: int, labels, lengths, image_size: int,
+                  parsing_size: int | None, progress: bool, desc: str,
+                  stream: tuple = ()):
+    """Yields ``(i, clip, description)`` for clip ``i = 0, 1, ...``.
+
+    Clip ``i`` comes from its own ``np.random.default_rng([seed, i + 1,
+    *stream])`` (``stream`` keeps layouts apart), so any clip can be
+    regenerated alone. ``labels`` holds class indices or names.
+    """
+    for i in tqdm(range(len(labels)), desc=desc, disable=not progress):
+        rng = np.random.default_rng([seed, i + 1, *stream])
+        label = labels[i]
+        label = label if isinstance(label, str) else int(label)
+        clip = synthesize_clip(rng, label, int(lengths[i]), image_size,
+                               parsing_size)
+        yield i, clip, describe_action_units(clip['action_units'], rng)
+
+
+def _base_meta(format_name: str, classes, image_size: int,
+               parsing_size: int | None, num_clips: int, seed: int) -> dict:
+    """The ``meta.json`` fields every layout shares, in the DFEW order."""
+    return dict(format=format_name, version=FORMAT_VERSION,
+                classes=list(classes), action_units=list(ACTION_UNITS),
+                parsing_classes=list(PARSING_CLASSES), image_size=image_size,
+                parsing_size=parsing_size or image_size, num_clips=num_clips,
+                seed=seed)
+
+
+def _write_meta(path: str, meta: dict) -> None:
+    """Writes ``meta.json``; do it last, its presence marks completion."""
+    with open(path, 'w') as f:
+        json.dump(meta, f, indent=2)
 
 
 def generate_synthetic_dfew(out_dir: str, num_clips: int = 350, seed: int = 0,
@@ -232,15 +280,11 @@ def generate_synthetic_dfew(out_dir: str, num_clips: int = 350, seed: int = 0,
     lengths = master.integers(min_frames, max_frames + 1, num_clips)
     os.makedirs(osp.join(out_dir, FACE_MAP_DIR), exist_ok=True)
     lines = []
-    for i in tqdm(range(num_clips), desc='synthetic DFEW',
-                  disable=not progress):
+    for i, clip, text in _render_clips(seed, labels, lengths, image_size,
+                                       parsing_size, progress,
+                                       'synthetic DFEW'):
         clip_id = f'{i + 1:05d}'
-        # One generator per clip: any clip can be regenerated on its own.
-        rng = np.random.default_rng([seed, i + 1])
-        clip = synthesize_clip(rng, int(labels[i]), int(lengths[i]),
-                               image_size, parsing_size)
         _write_clip(out_dir, clip_id, clip)
-        text = describe_action_units(clip['action_units'], rng)
         lines.append(json.dumps({'clip_id': clip_id, 'text': text}) + '\n')
     _write_splits(out_dir, labels, folds, num_folds)
     paths = {name: osp.join(out_dir, rel) for name, rel in (
@@ -249,15 +293,11 @@ def generate_synthetic_dfew(out_dir: str, num_clips: int = 350, seed: int = 0,
         ('meta', 'meta.json'))}
     with open(paths['descriptions'], 'w') as f:
         f.write(''.join(lines))
-    meta = dict(format=FORMAT_NAME, version=FORMAT_VERSION,
-                classes=list(SYNTHETIC_CLASSES),
-                action_units=list(ACTION_UNITS),
-                parsing_classes=list(PARSING_CLASSES), image_size=image_size,
-                parsing_size=parsing_size or image_size, num_clips=num_clips,
-                seed=seed, num_folds=num_folds, min_frames=min_frames,
+    meta = _base_meta(FORMAT_NAME, SYNTHETIC_CLASSES, image_size,
+                      parsing_size, num_clips, seed)
+    meta.update(num_folds=num_folds, min_frames=min_frames,
                 max_frames=max_frames)
-    with open(paths['meta'], 'w') as f:
-        json.dump(meta, f, indent=2)
+    _write_meta(paths['meta'], meta)
     counts = np.bincount(labels, minlength=len(SYNTHETIC_CLASSES))
     return dict(out_dir=out_dir, **paths, num_clips=num_clips,
                 num_frames=int(lengths.sum()),
