@@ -9,7 +9,7 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
-from .video import video_length
+from .video import VIDEO_EXTENSIONS, video_length
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 
@@ -204,6 +204,16 @@ class DFERBaseDataset(BaseDataset):
             raise OSError(f'{where}: {err}') from err
         return dict(clip_id=clip_id, label=label, video_path=path,
                     total_frames=total)
+
+    def find_video(self, folder: str, clip_id: str, where: str) -> str:
+        """The video of ``clip_id`` in ``folder``, whatever its extension."""
+        for ext in VIDEO_EXTENSIONS:
+            path = osp.join(folder, clip_id + ext)
+            if osp.isfile(path):
+                return path
+        raise FileNotFoundError(
+            f"{where}: no video of clip {clip_id} in '{folder}' (looked for "
+            f"{', '.join(VIDEO_EXTENSIONS)})")
 
     def _checked(self, data_list: List[dict], path: str) -> List[dict]:
         """Reports skipped clips; refuses too many, or an empty split."""

@@ -21,8 +21,13 @@ class DFEWDataset(DFERBaseDataset):
         data_root (str): The unpacked DFEW folder.
         fold (int): Cross-validation fold, 1-5.
         split (str): ``'train'`` or ``'test'``.
+        source (str): ``'frames'`` (``frame_dir``) or ``'video'`` (one video
+            per clip in ``video_dir``, named by its 5-digit id, any common
+            extension).
         frame_dir (str): Frame folder relative to ``data_root``
             (``Clip/clip_224x224`` in the release).
+        video_dir (str): Video folder relative to ``data_root``; set it to
+            where your copy keeps the original clips.
         ann_dir (str): Split-file folder relative to ``data_root``.
         **kwargs: ``pipeline``, ``test_mode`` and the rest of
             :class:`DFERBaseDataset`.
@@ -32,10 +37,15 @@ class DFEWDataset(DFERBaseDataset):
     HEADER = 'video_name,label'
 
     def __init__(self, data_root: str, fold: int = 1, split: str = 'train',
-                 frame_dir: str = 'Clip/clip_224x224',
+                 source: str = 'frames', frame_dir: str = 'Clip/clip_224x224',
+                 video_dir: str = 'Clip/original',
                  ann_dir: str = 'EmoLabel_DataSplit', **kwargs):
         if not 1 <= int(fold) <= 5:
             raise ValueError(f'DFEW fold must be 1-5, got {fold}')
+        if source not in ('frames', 'video'):
+            raise ValueError(f"source must be 'frames' or 'video', got "
+                             f"'{source}'")
+        self.source, self.video_dir = source, video_dir
         self.fold = int(fold)
         self.frame_dir, self.ann_dir = frame_dir, ann_dir
         super().__init__(data_root=data_root, split=split, **kwargs)
@@ -54,5 +64,9 @@ class DFEWDataset(DFERBaseDataset):
                 f"{where}: expected '<clip id>,<label>', got {line!r}")
         clip_id = f'{int(row[0]):05d}'
         label = self.label_by_number(row[1].strip(), where, first=1)
+        if self.source == 'video':
+            path = self.find_video(osp.join(self.data_root, self.video_dir),
+                                   clip_id, where)
+            return self.video_clip(path, clip_id, label, where)
         folder = osp.join(self.data_root, self.frame_dir, clip_id)
         return self.frame_clip(folder, clip_id, label, where)

@@ -137,3 +137,26 @@ def test_holdout_is_stratified_disjoint_and_seeded(synthetic_root):
     assert ids(again) == ids(held)
     with pytest.raises(ValueError, match='holdout_keep'):
         DFEWDataset(synthetic_root, holdout_fraction=0.2, holdout_keep='x')
+
+
+def test_dfew_from_videos_matches_frames(tmp_path):
+    root = str(tmp_path)
+    os.makedirs(tmp_path / 'videos')
+    frames = [np.full((24, 24, 3), 12 * i, np.uint8) for i in range(18)]
+    _write_clip(root, '00001', [])
+    for i, frame in enumerate(frames, start=1):
+        cv2.imwrite(str(tmp_path / f'Clip/clip_224x224/00001/{i}.jpg'), frame)
+    writer = cv2.VideoWriter(str(tmp_path / 'videos/00001.avi'),
+                             cv2.VideoWriter_fourcc(*'MJPG'), 25, (24, 24))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    _write_split(root, ['1,5'])
+    by_frames = DFEWDataset(root)
+    by_video = DFEWDataset(root, source='video', video_dir='videos')
+    assert by_video.get_data_info(0)['total_frames'] == 18
+    assert by_video.get_data_info(0)['video_path'].endswith('00001.avi')
+    assert by_frames.get_data_info(0)['total_frames'] == 18
+    with pytest.raises(FileNotFoundError, match=r"no video of clip 00001 in "
+                       r"'.*elsewhere'"):
+        DFEWDataset(root, source='video', video_dir='elsewhere')
