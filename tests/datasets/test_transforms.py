@@ -63,3 +63,28 @@ def test_group_rotate_turns_every_frame_by_one_angle():
     assert not np.array_equal(out['imgs'][0][10], np.full((21, 3), 255))
     assert GroupRotate(0)(dict(imgs=[np.ones((5, 5, 3), np.uint8)],
                                img_shape=(5, 5)))['rotation'] == 0
+
+
+def _folder_clip(tmp_path, sizes, broken=()):
+    import cv2
+    names = []
+    for i, size in enumerate(sizes):
+        name = f'{i}.png'
+        if i in broken:
+            (tmp_path / name).write_bytes(b'not an image')
+        else:
+            cv2.imwrite(str(tmp_path / name), np.zeros((size, size, 3),
+                                                       np.uint8))
+        names.append(name)
+    return dict(frame_dir=str(tmp_path), frame_names=names, clip_id='00042',
+                frame_inds=np.arange(len(sizes)))
+
+
+def test_decode_errors_name_the_file(tmp_path):
+    from fineclip.datasets.transforms import DecodeFrames
+    with pytest.raises(OSError, match=r"Cannot decode frame '.*1.png' of "
+                       r'clip 00042'):
+        DecodeFrames()(_folder_clip(tmp_path, [8, 8], broken=[1]))
+    with pytest.raises(ValueError, match=r"Clip 00042 in '.*' mixes frame "
+                       r'sizes'):
+        DecodeFrames()(_folder_clip(tmp_path, [8, 12]))
