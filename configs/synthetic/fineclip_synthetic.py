@@ -19,7 +19,8 @@ tiny_clip_arch = dict(
                   layers=4))
 
 embedded_default = dict(
-    synthetic_dfew=dict(out_dir=data_root, num_clips=350, seed=0),
+    synthetic_data=dict(layout='dfew', out_dir=data_root, num_clips=350,
+                        seed=0),
     tiny_clip=dict(out_file=tiny_clip_file, arch=tiny_clip_arch))
 
 model = dict(

@@ -4,8 +4,12 @@ A config that runs on the embedded default carries an ``embedded_default``
 section, e.g.::
 
     embedded_default = dict(
-        synthetic_dfew=dict(out_dir='data/synthetic_dfew', num_clips=350),
+        synthetic_data=dict(layout='dfew', out_dir='data/synthetic_dfew',
+                            num_clips=350),
         tiny_clip=dict(out_file='data/tiny_clip/tiny_clip.pth', arch=...))
+
+``layout`` is ``'dfew'``, ``'ferv39k'`` or ``'mafw'``: the synthetic set is
+written in that dataset's official layout.
 
 ``tools/train.py`` and ``tools/test.py`` call :func:`prepare_embedded_default`
 before building the Runner; whatever already exists is left alone.
@@ -17,7 +21,6 @@ import time
 
 from mmengine.logging import print_log
 
-from fineclip.datasets.synthetic import generate_synthetic_dfew
 from fineclip.pretraining import pretrain_tiny_clip, tiny_clip_ready
 
 _WAIT_SECONDS = 1800
@@ -36,8 +39,9 @@ def _wait_for(path: str, what: str) -> None:
         time.sleep(2)
 
 
-def ensure_synthetic_dfew(out_dir: str, **kwargs) -> str:
-    """Generates the synthetic DFEW-layout set unless it is complete.
+def ensure_synthetic_data(out_dir: str, layout: str = 'dfew',
+                          **kwargs) -> str:
+    """Generates a synthetic set in ``layout`` unless it is complete.
 
     The set is written to a temporary sibling folder and renamed when done,
     so an interrupted generation never looks complete.
@@ -52,13 +56,12 @@ def ensure_synthetic_dfew(out_dir: str, **kwargs) -> str:
         raise FileExistsError(
             f"'{out_dir}' exists but holds no meta.json: it is not a complete "
             'synthetic set. Remove it, or point the config elsewhere.')
-    print_log(
-        f'Generating the synthetic DFEW-layout set in {out_dir} '
-        '(first use only)...',
-        logger='current')
+    from fineclip.datasets.synthetic import generate_synthetic
+    print_log(f'Generating the synthetic {layout}-layout set in {out_dir} '
+              '(first use only)...', logger='current')
     tmp = f'{out_dir.rstrip(os.sep)}.partial'
     shutil.rmtree(tmp, ignore_errors=True)
-    generate_synthetic_dfew(tmp, **kwargs)
+    generate_synthetic(layout, tmp, **kwargs)
     os.replace(tmp, out_dir)
     return out_dir
 
@@ -89,13 +92,13 @@ def prepare_embedded_default(cfg) -> None:
     spec = cfg.get('embedded_default')
     if not spec:
         return
-    unknown = set(spec) - {'synthetic_dfew', 'tiny_clip'}
+    unknown = set(spec) - {'synthetic_data', 'tiny_clip'}
     if unknown:
         raise KeyError(
             f'embedded_default has unknown entries {sorted(unknown)}'
-            "; known: 'synthetic_dfew', 'tiny_clip'")
-    if spec.get('synthetic_dfew'):
-        ensure_synthetic_dfew(**spec['synthetic_dfew'])
+            "; known: 'synthetic_data', 'tiny_clip'")
+    if spec.get('synthetic_data'):
+        ensure_synthetic_data(**spec['synthetic_data'])
     if spec.get('tiny_clip'):
         tiny = dict(spec['tiny_clip'])
         tiny['arch'] = _plain(tiny['arch'])

@@ -73,9 +73,9 @@ def generate_synthetic_ferv39k(out_dir: str, num_clips: int = 140,
 
     Writes ``2_ClipsforFaceCrop/{Scene}/{Emotion}/{NNNN}/{t:05d}.jpg``,
     ``4_setups/All_scenes/{train,test}_All.csv`` (lines
-    ``Scene/Emotion/NNNN Emotion``), ``face_maps/{Scene}/{Emotion}/{NNNN}.npz``,
-    ``descriptions.jsonl`` (``clip_id`` = ``Scene/Emotion/NNNN``) and, last,
-    ``meta.json``. Byte-for-byte reproducible for a given argument set.
+    ``Scene/Emotion/NNNN Emotion``),
+    ``face_maps/{Scene}/{Emotion}/{NNNN}.npz``, ``descriptions.jsonl``
+    (``clip_id`` = ``Scene/Emotion/NNNN``) and, last, ``meta.json``. Byte-for-byte reproducible for a given argument set.
 
     Args:
         out_dir: Root folder; created if missing.
