@@ -75,7 +75,8 @@ def generate_synthetic_ferv39k(out_dir: str, num_clips: int = 140,
     ``4_setups/All_scenes/{train,test}_All.csv`` (lines
     ``Scene/Emotion/NNNN Emotion``),
     ``face_maps/{Scene}/{Emotion}/{NNNN}.npz``, ``descriptions.jsonl``
-    (``clip_id`` = ``Scene/Emotion/NNNN``) and, last, ``meta.json``. Byte-for-byte reproducible for a given argument set.
+    (``clip_id`` = ``Scene/Emotion/NNNN``) and, last, ``meta.json``.
+    Reproducible for a given argument set.
 
     Args:
         out_dir: Root folder; created if missing.
