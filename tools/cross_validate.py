@@ -12,9 +12,9 @@ import json
 import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
-from fineclip.apis import enable_local_imports, prepare_embedded_default
+from fineclip.apis import load_config, prepare_embedded_default
 from fineclip.apis.cross_validation import (format_markdown, per_class_recall,
                                             run_fold, summarize)
 from fineclip.visualization import plot_per_class_recall
@@ -37,10 +37,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    enable_local_imports()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     work_dir = args.work_dir or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0] + '_cv')
     os.makedirs(work_dir, exist_ok=True)

@@ -56,3 +56,19 @@ def apply_common_options(cfg: Config, config_path: str, work_dir=None,
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(config_path))[0])
     return cfg
+
+
+def load_config(path: str, cfg_options=None) -> Config:
+    """Loads a config the way every tool does.
+
+    Plugins named in ``custom_imports`` resolve from the working folder,
+    ``--cfg-options`` are merged, and the config's default scope is set, so
+    registries build its parts outside a Runner too.
+    """
+    from mmengine.registry import init_default_scope
+    enable_local_imports()
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    init_default_scope(cfg.get('default_scope', 'fineclip'))
+    return cfg

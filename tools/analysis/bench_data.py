@@ -10,11 +10,10 @@ FineCLIPER consumes a batch of 16-frame clips at GPU speed).
 import argparse
 import time
 
-from mmengine.config import Config, DictAction
-from mmengine.registry import init_default_scope
+from mmengine.config import DictAction
 from mmengine.runner import Runner
 
-from fineclip.apis import enable_local_imports, prepare_embedded_default
+from fineclip.apis import load_config, prepare_embedded_default
 
 
 def parse_args():
@@ -49,11 +48,7 @@ def clips_per_second(loader_cfg: dict, clips: int) -> float:
 
 def main():
     args = parse_args()
-    enable_local_imports()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    init_default_scope(cfg.get('default_scope', 'fineclip'))
+    cfg = load_config(args.config, args.cfg_options)
     prepare_embedded_default(cfg)
     loader_cfg = cfg[f'{args.split}_dataloader']
     frames = next(step['num_frames'] for step in loader_cfg.dataset.pipeline

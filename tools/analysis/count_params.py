@@ -8,11 +8,10 @@ values), so it runs offline without any download.
 import argparse
 from collections import OrderedDict
 
-from mmengine.config import Config, DictAction
-from mmengine.registry import init_default_scope
+from mmengine.config import DictAction
 
 import fineclip  # noqa: F401  (registers parts, applies compat)
-from fineclip.apis import enable_local_imports
+from fineclip.apis import load_config
 from fineclip.registry import MODELS
 
 
@@ -57,11 +56,7 @@ def format_table(parts) -> str:
 
 def main():
     args = parse_args()
-    enable_local_imports()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    init_default_scope(cfg.get('default_scope', 'fineclip'))
+    cfg = load_config(args.config, args.cfg_options)
     cfg.model.clip.pretrained = None  # shapes only: no weights needed
     model = MODELS.build(cfg.model)
     print(f'{args.config} (CLIP built with random weights)')

@@ -12,9 +12,8 @@ import argparse
 import sys
 
 from mmengine.config import Config, DictAction
-from mmengine.registry import init_default_scope
 
-from fineclip.apis import enable_local_imports, prepare_embedded_default
+from fineclip.apis import load_config, prepare_embedded_default
 from fineclip.datasets.inspection import (decode_problems, format_report,
                                           split_report)
 from fineclip.registry import DATASETS
@@ -51,11 +50,7 @@ def dataset_cfgs(cfg: Config, folds):
 
 def main():
     args = parse_args()
-    enable_local_imports()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    init_default_scope(cfg.get('default_scope', 'fineclip'))
+    cfg = load_config(args.config, args.cfg_options)
     prepare_embedded_default(cfg)
     num_frames = next(
         (step['num_frames'] for step in cfg.train_dataloader.dataset.pipeline

@@ -1,43 +1,18 @@
 # MAFW single-label, official layout (Train & Test Set/single + data/faces),
-# fold 1, 11 classes. REFERENCE.md gives no MAFW-specific augmentation:
-# crop and flip as on DFEW, without the brightness jitter.
-# Point elsewhere with --cfg-options train_dataloader.dataset.data_root=...
-dataset_type = 'MAFWDataset'
-data_root = 'data/MAFW'
-fold = 1
-num_frames = 16
-input_size = 224
+# fold 1, 11 classes. REFERENCE.md gives no MAFW-specific augmentation: crop
+# and flip as on DFEW, without the brightness jitter.
+_base_ = ['./dfew.py']
 
+data_root = 'data/MAFW'
 train_pipeline = [
-    dict(type='SampleFrameIndices', num_frames=num_frames),
+    dict(type='SampleFrameIndices', num_frames=16),
     dict(type='DecodeFrames'),
-    dict(type='GroupRandomResizedCrop', size=input_size, scale=(0.08, 1.0)),
+    dict(type='GroupRandomResizedCrop', size=224, scale=(0.08, 1.0)),
     dict(type='GroupFlip', flip_ratio=0.5),
     dict(type='PackDFERInputs'),
 ]
-test_pipeline = [
-    dict(type='SampleFrameIndices', num_frames=num_frames, test_mode=True),
-    dict(type='DecodeFrames'),
-    dict(type='GroupResize', size=input_size),
-    dict(type='PackDFERInputs'),
-]
-
 train_dataloader = dict(
-    batch_size=16,
-    num_workers=8,
-    persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    worker_init_fn=dict(type='fineclip.seed_worker_from_torch'),
-    dataset=dict(type=dataset_type, data_root=data_root, fold=fold,
-                 split='train', pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=16,
-    num_workers=8,
-    persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type=dataset_type, data_root=data_root, fold=fold,
-                 split='test', pipeline=test_pipeline, test_mode=True))
+    dataset=dict(type='MAFWDataset', data_root=data_root,
+                 pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(type='MAFWDataset', data_root=data_root))
 test_dataloader = val_dataloader
-
-val_evaluator = dict(type='DFERMetric')
-test_evaluator = val_evaluator
