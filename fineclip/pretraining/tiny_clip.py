@@ -255,7 +255,6 @@ def pretrain_tiny_clip(out_file: str,
         final_image_loss=image_loss,
         final_text_loss=text_loss,
         seconds=round(time.time() - start, 1))
-    model.requires_grad_(True)
     _save(model.state_dict(), info, out_file)
     return info
 

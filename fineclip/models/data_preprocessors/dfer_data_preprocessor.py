@@ -48,13 +48,14 @@ class DFERDataPreprocessor(BaseDataPreprocessor):
         """Returns ``dict(inputs={modality: batch}, data_samples=[...])``."""
         data = self.cast_data(data)
         batch = data['inputs']
-        if isinstance(batch, dict):  # already collated
-            batch = [
-                dict(zip(batch, values)) for values in zip(*batch.values())
-            ]
+        # MMEngine's pseudo_collate gives {modality: [tensor per clip]};
+        # a plain list of per-clip dicts is accepted too.
+        if not isinstance(batch, dict):
+            batch = {key: [sample[key] for sample in batch]
+                     for key in batch[0]}
         inputs: Dict[str, torch.Tensor] = {}
-        for key in batch[0]:
-            stacked = torch.stack([sample[key] for sample in batch])
+        for key, tensors in batch.items():
+            stacked = torch.stack(tensors)
             if key in self.image_keys:
                 stacked = stacked.float()
                 if self.normalize:

@@ -52,10 +52,18 @@ class AdaptedTextEncoder(nn.Module):
         self.context_length = clip.context_length
         self.tokenizer = open_clip.tokenizer.SimpleTokenizer(
             context_length=self.context_length)
+        self._token_cache: Dict[tuple, torch.Tensor] = {}
 
     def tokenize(self, texts: Sequence[str]) -> torch.Tensor:
-        """Tokenises texts to ``(N, context_length)`` token ids."""
-        return self.tokenizer(list(texts))
+        """Tokenises texts to ``(N, context_length)`` token ids.
+
+        The class prompts are the same every training step: their tokens
+        are kept instead of running BPE again.
+        """
+        key = tuple(texts)
+        if key not in self._token_cache:
+            self._token_cache[key] = self.tokenizer(list(texts))
+        return self._token_cache[key]
 
     def forward(self, tokens: torch.Tensor, stack: str = None) -> torch.Tensor:
         """Encodes token ids.
