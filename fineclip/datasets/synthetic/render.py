@@ -13,11 +13,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..face_maps import PARSING_CLASSES  # noqa: F401 (re-exported)
 from .face_model import ACTION_UNITS, FaceGeometry
 
-PARSING_CLASSES = ('background', 'skin', 'left_eyebrow', 'right_eyebrow',
-                   'left_eye', 'right_eye', 'nose', 'upper_lip',
-                   'inner_mouth', 'lower_lip', 'hair')
 
 # Painting order (later layers cover earlier ones) and parsing label of each
 # layer. "left" means image-left, i.e. landmarks 17-21 and 36-41. The body
