@@ -1,4 +1,5 @@
-"""K-fold cross-validation: one train+test run per fold, then a table.
+"""K-fold cross-validation and seed repeats: one train+test run each, then
+a table.
 
 DFEW and MAFW are evaluated as the mean over their 5 official folds. Each
 fold runs in its own work dir; a fold whose result file exists is not run
@@ -57,27 +58,46 @@ def run_fold(cfg: Config, fold: int, work_dir: str,
     Returns:
         dict: ``fold``, ``metrics`` (UAR, WAR, per-class recall on the
         fold's test split), ``protocol`` (which checkpoint was tested),
-        ``epochs`` and ``reused``.
+        ``epochs``, ``classes`` and ``reused``.
+    """
+    return train_and_test(fold_config(cfg, fold, work_dir, val_holdout),
+                          work_dir, val_holdout, fold=fold)
+
+
+def train_and_test(cfg: Config, work_dir: str, val_holdout: float = 0.0,
+                   **info) -> dict:
+    """Trains ``cfg`` in ``work_dir`` and tests it, or returns the saved
+    result of a run that finished there (``RESULT_FILE``).
+
+    Args:
+        cfg: A complete config whose ``work_dir`` is ``work_dir``.
+        work_dir: Where the run and its result file live.
+        val_holdout: Share of the training split ``cfg`` validates on (0:
+            the last epoch is tested; > 0: the best-UAR checkpoint).
+        **info: Extra fields stored with the result (``fold``, ``seed``).
+
+    Returns:
+        dict: ``info``, ``metrics``, ``protocol``, ``epochs``, ``classes``
+        and ``reused``.
     """
     result_path = osp.join(work_dir, RESULT_FILE)
     if osp.isfile(result_path):
         with open(result_path) as f:
             return dict(json.load(f), reused=True)
-    runner = Runner.from_cfg(fold_config(cfg, fold, work_dir, val_holdout))
+    runner = Runner.from_cfg(cfg)
     runner.train()
     epochs = runner.train_loop.max_epochs
-    protocol = (f'last epoch ({epochs}) of each fold, evaluated on the '
-                "fold's test split; no checkpoint selection")
+    protocol = (f'last epoch ({epochs}) of each run, evaluated on the '
+                'test split; no checkpoint selection')
     if val_holdout > 0:
         best = runner.message_hub.get_info('best_ckpt')
         runner.load_checkpoint(best)
         protocol = (f'epoch with the best UAR on a stratified '
                     f'{100 * val_holdout:.0f}% of the training split (left '
-                    "out of training), evaluated on the fold's test split")
+                    'out of training), evaluated on the test split')
     metrics = {k: float(v) for k, v in runner.test().items()
                if np.isscalar(v)}
-    result = dict(fold=fold, metrics=metrics, epochs=epochs,
-                  protocol=protocol,
+    result = dict(info, metrics=metrics, epochs=epochs, protocol=protocol,
                   classes=list(runner.test_dataloader.dataset.metainfo[
                       'classes']))
     with open(result_path, 'w') as f:
@@ -85,29 +105,37 @@ def run_fold(cfg: Config, fold: int, work_dir: str,
     return dict(result, reused=False)
 
 
-def summarize(results: Sequence[dict]) -> Dict[str, object]:
-    """Per-fold metrics and their mean and (population) std."""
+def summarize(results: Sequence[dict], key: str = 'fold'
+              ) -> Dict[str, object]:
+    """Per-run metrics and their mean and (population) std.
+
+    Args:
+        results: Results of :func:`train_and_test`, one per run.
+        key: The field that tells the runs apart (``fold`` or ``seed``);
+            the summary lists its values under ``{key}s``.
+    """
     keys = ['UAR', 'WAR'] + [f'recall/{c}' for c in results[0]['classes']]
     table = {}
-    for key in keys:
-        values = [r['metrics'].get(key, float('nan')) for r in results]
-        table[key] = dict(per_fold=values, mean=float(np.nanmean(values)),
-                          std=float(np.nanstd(values)))
-    return dict(folds=[r['fold'] for r in results],
-                classes=results[0]['classes'], metrics=table,
-                protocol=results[0]['protocol'])
+    for name in keys:
+        values = [r['metrics'].get(name, float('nan')) for r in results]
+        table[name] = dict(per_run=values, mean=float(np.nanmean(values)),
+                           std=float(np.nanstd(values)))
+    return {f'{key}s': [r[key] for r in results], 'run_key': key,
+            'classes': results[0]['classes'], 'metrics': table,
+            'protocol': results[0]['protocol']}
 
 
 def format_markdown(summary: Dict[str, object]) -> str:
-    """Renders the summary as a Markdown table, one column per fold."""
-    folds = summary['folds']
+    """Renders the summary as a Markdown table, one column per run."""
+    key = summary.get('run_key', 'fold')
+    runs = summary[f'{key}s']
     lines = [f"Protocol: {summary['protocol']}.", '',
-             '| metric | ' + ' | '.join(f'fold {k}' for k in folds) +
+             '| metric | ' + ' | '.join(f'{key} {k}' for k in runs) +
              ' | mean ± std |',
-             '|---' * (len(folds) + 2) + '|']
-    for key, row in summary['metrics'].items():
-        cells = ' | '.join(f'{100 * v:.2f}' for v in row['per_fold'])
-        lines.append(f"| {key} | {cells} | {100 * row['mean']:.2f} ± "
+             '|---' * (len(runs) + 2) + '|']
+    for name, row in summary['metrics'].items():
+        cells = ' | '.join(f'{100 * v:.2f}' for v in row['per_run'])
+        lines.append(f"| {name} | {cells} | {100 * row['mean']:.2f} ± "
                      f"{100 * row['std']:.2f} |")
     return '\n'.join(lines) + '\n'
 

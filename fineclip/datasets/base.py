@@ -3,7 +3,7 @@ errors that name the file and line."""
 import os
 import os.path as osp
 import re
-from typing import Iterator, List, Sequence, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.dataset import BaseDataset
@@ -61,6 +61,9 @@ class DFERBaseDataset(BaseDataset):
         holdout_fraction (float): Share of each class set aside (0: none).
         holdout_keep (str): ``'rest'`` or ``'held_out'``.
         holdout_seed (int): Seed of the held-out draw.
+        face_map_dir (str, optional): Folder of the clips' face-map files
+            (``{face_map_dir}/{clip_id}.npz``, relative to ``data_root``);
+            samples then carry ``face_map_path``. Needed by FineCLIPER*.
         pipeline (Sequence[dict]): Transforms.
         test_mode (bool): MMEngine's flag; sampling transforms read it.
         **kwargs: Passed to ``mmengine.dataset.BaseDataset``.
@@ -73,8 +76,9 @@ class DFERBaseDataset(BaseDataset):
     def __init__(self, data_root: str, split: str = 'train',
                  on_bad_clip: str = 'raise', max_bad_fraction: float = 0.01,
                  holdout_fraction: float = 0.0, holdout_keep: str = 'rest',
-                 holdout_seed: int = 0, pipeline: Sequence[dict] = (),
-                 test_mode: bool = False, **kwargs):
+                 holdout_seed: int = 0, face_map_dir: Optional[str] = None,
+                 pipeline: Sequence[dict] = (), test_mode: bool = False,
+                 **kwargs):
         name = type(self).__name__
         if split not in self.SPLITS:
             raise ValueError(f'{name} split must be one of {self.SPLITS}, '
@@ -93,6 +97,7 @@ class DFERBaseDataset(BaseDataset):
                              f"'{holdout_keep}'")
         self.on_bad_clip, self.max_bad_fraction = on_bad_clip, max_bad_fraction
         self.holdout = (holdout_fraction, holdout_keep, holdout_seed)
+        self.face_map_dir = face_map_dir
         self.bad_clips: List[str] = []
         if not osp.isdir(data_root):
             raise FileNotFoundError(
@@ -179,7 +184,9 @@ class DFERBaseDataset(BaseDataset):
             for line_no, line in lines:
                 where = f'{path}:{line_no}'
                 try:
-                    data_list.append(self.parse_line(line, where))
+                    sample = self.parse_line(line, where)
+                    self._attach_face_maps(sample, where)
+                    data_list.append(sample)
                 except (ValueError, OSError) as err:
                     if self.on_bad_clip == 'raise':
                         raise
@@ -190,6 +197,22 @@ class DFERBaseDataset(BaseDataset):
             raise ValueError(f"'{path}' is not {self.ENCODING}-encoded "
                              f'({err.reason} at byte {err.start})') from err
         return self._checked(data_list, path)
+
+    def _attach_face_maps(self, sample: dict, where: str) -> None:
+        """Adds ``face_map_path`` when the config names a face-map folder.
+
+        The file must exist now (a missing one is a bad clip); its contents
+        are checked against the clip when ``LoadFaceMaps`` reads it.
+        """
+        if self.face_map_dir is None:
+            return
+        path = osp.join(self.data_root, self.face_map_dir,
+                        sample['clip_id'] + '.npz')
+        if not osp.isfile(path):
+            raise FileNotFoundError(
+                f"{where}: clip {sample['clip_id']}'s face-map file '{path}' "
+                'is missing; run tools/data/extract_face_maps.py first')
+        sample['face_map_path'] = path
 
     def video_clip(self, path: str, clip_id: str, label: int,
                    where: str) -> dict:

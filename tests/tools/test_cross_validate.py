@@ -24,8 +24,8 @@ def test_two_folds_then_resume(tiny_data, tmp_path):
         summary = json.load(f)
     assert summary['folds'] == [1, 2]
     uar = summary['metrics']['UAR']
-    assert len(uar['per_fold']) == 2
-    assert uar['mean'] == pytest.approx(sum(uar['per_fold']) / 2)
+    assert len(uar['per_run']) == 2
+    assert uar['mean'] == pytest.approx(sum(uar['per_run']) / 2)
     assert osp.getsize(osp.join(work_dir, 'cv_per_class_recall.png')) > 0
     with open(osp.join(work_dir, 'cv_results.md')) as f:
         assert '| UAR |' in f.read()

@@ -1,12 +1,14 @@
 """Data transforms: sampling, decoding, group augmentation, packing."""
 from .augment import (GroupBrightness, GroupFlip, GroupRandomResizedCrop,
                       GroupResize, GroupRotate)
+from .face_maps import LoadFaceMaps, RenderFaceMaps, with_face_maps
 from .formatting import PackDFERInputs
 from .loading import DecodeFrames
 from .sampling import SampleFrameIndices, segment_indices
 
 __all__ = [
     'DecodeFrames', 'GroupBrightness', 'GroupFlip', 'GroupRandomResizedCrop',
-    'GroupResize', 'GroupRotate', 'PackDFERInputs', 'SampleFrameIndices',
-    'segment_indices'
+    'GroupResize', 'GroupRotate', 'LoadFaceMaps', 'PackDFERInputs',
+    'RenderFaceMaps', 'SampleFrameIndices',
+    'segment_indices', 'with_face_maps'
 ]

@@ -1,7 +1,11 @@
 """Group augmentation: one random draw applied to every frame of a clip.
 
-Each transform records what it did (``crop_box``, ``flip``) so that other
-modalities of the same clip (face maps) can follow the very same geometry.
+Each transform records what it did (``crop_box``, ``flip``, ``rotation``)
+and composes its pixel mapping into ``geometry``: a 3x3 matrix taking a
+point of the decoded frame to the same point of the current image (pixel
+centres at integer coordinates, as OpenCV uses them). Other modalities of
+the clip (face maps, see ``RenderFaceMaps``) follow the very same geometry
+through it, whatever the order of the transforms.
 """
 import math
 from typing import Sequence, Tuple, Union
@@ -17,6 +21,23 @@ Size = Union[int, Tuple[int, int]]
 
 def _as_hw(size: Size) -> Tuple[int, int]:
     return (size, size) if isinstance(size, int) else tuple(size)
+
+
+def compose_geometry(results: dict, matrix: np.ndarray) -> None:
+    """Appends the pixel mapping ``matrix`` (2x3 or 3x3) to ``geometry``."""
+    step = np.eye(3)
+    step[:2] = np.asarray(matrix, np.float64)[:2]
+    results['geometry'] = step @ results.get('geometry', np.eye(3))
+
+
+def box_to_size_matrix(box: Tuple[int, int, int, int],
+                       size: Tuple[int, int]) -> np.ndarray:
+    """Pixel mapping of cropping ``box = (x, y, w, h)`` and resizing it to
+    ``size = (h, w)`` with OpenCV's pixel-centre convention."""
+    x, y, w, h = box
+    sx, sy = size[1] / w, size[0] / h
+    return np.array([[sx, 0., (0.5 - x) * sx - 0.5],
+                     [0., sy, (0.5 - y) * sy - 0.5]])
 
 
 def random_resized_box(height: int, width: int, scale: Sequence[float],
@@ -75,6 +96,8 @@ class GroupRandomResizedCrop(BaseTransform):
             for img in results['imgs']
         ]
         results['crop_box'] = (x, y, cw, ch)
+        compose_geometry(results, box_to_size_matrix((x, y, cw, ch),
+                                                     self.size))
         results['img_shape'] = self.size
         return results
 
@@ -99,6 +122,8 @@ class GroupResize(BaseTransform):
             for img in results['imgs']
         ]
         results['crop_box'] = (0, 0, w, h)
+        compose_geometry(results, box_to_size_matrix((0, 0, w, h),
+                                                     self.size))
         results['img_shape'] = self.size
         return results
 
@@ -121,6 +146,8 @@ class GroupFlip(BaseTransform):
         if flip:
             results['imgs'] = [np.ascontiguousarray(img[:, ::-1])
                                for img in results['imgs']]
+            width = results['img_shape'][1]
+            compose_geometry(results, [[-1., 0., width - 1.], [0., 1., 0.]])
         results['flip'] = flip
         return results
 
@@ -172,5 +199,6 @@ class GroupRotate(BaseTransform):
                            borderMode=cv2.BORDER_REFLECT_101)
             for img in results['imgs']
         ]
+        compose_geometry(results, matrix)
         results['rotation'] = angle
         return results

@@ -11,22 +11,31 @@ from fineclip.structures import DFERDataSample
 class PackDFERInputs(BaseTransform):
     """Builds ``dict(inputs={modality: tensor}, data_samples=...)``.
 
-    Frames become a uint8 ``(T, 3, H, W)`` tensor under ``inputs['frames']``;
-    normalisation happens batched in the data preprocessor.
+    Frames become a uint8 ``(T, 3, H, W)`` tensor under ``inputs['frames']``,
+    and rendered face maps (``RenderFaceMaps``) the same under
+    ``inputs['parsing']`` and ``inputs['landmarks']``; normalisation happens
+    batched in the data preprocessor.
 
     Args:
         meta_keys (tuple): Sample fields copied into the data sample's
             metainfo.
     """
 
+    # model input name -> field of the results holding its images
+    IMAGE_FIELDS = dict(frames='imgs', parsing='parsing_imgs',
+                        landmarks='landmark_imgs')
+
     def __init__(self, meta_keys=('clip_id', 'frame_inds', 'flip',
                                   'crop_box')):
         self.meta_keys = tuple(meta_keys)
 
     def transform(self, results: dict) -> dict:
-        frames = np.stack(results['imgs'])  # (T, H, W, 3)
-        inputs = {'frames': torch.from_numpy(frames).permute(0, 3, 1, 2)
-                  .contiguous()}
+        inputs = {}
+        for name, field in self.IMAGE_FIELDS.items():
+            if field in results:
+                images = np.stack(results[field])  # (T, H, W, 3)
+                inputs[name] = torch.from_numpy(images).permute(
+                    0, 3, 1, 2).contiguous()
         sample = DFERDataSample()
         if 'label' in results:
             sample.set_gt_label(results['label'])
