@@ -30,7 +30,8 @@ class DFERDataPreprocessor(BaseDataPreprocessor):
     def __init__(self,
                  mean: Optional[Sequence[float]] = CLIP_MEAN,
                  std: Optional[Sequence[float]] = CLIP_STD,
-                 image_keys: Sequence[str] = ('frames', )):
+                 image_keys: Sequence[str] = ('frames', 'parsing',
+                                                'landmarks')):
         super().__init__()
         if (mean is None) != (std is None):
             raise ValueError('Give both mean and std, or neither.')

@@ -108,8 +108,24 @@ class FineCLIPER(BaseModel):
     # --- forward ------------------------------------------------------------
     def extract_feat(self, inputs: Dict[str, torch.Tensor]
                      ) -> Dict[str, torch.Tensor]:
-        """Runs every branch: ``{name: (B, D)}``."""
-        return {name: branch(inputs) for name, branch in self.branches.items()}
+        """Runs every branch: ``{name: (B, D)}``.
+
+        A branch returns one tensor (named by its key in ``branches``) or a
+        dict of several representations (the face-map branch gives
+        ``parsing`` and ``landmarks``), each of which the fusion weighs as a
+        branch of its own.
+        """
+        features = {}
+        for name, branch in self.branches.items():
+            out = branch(inputs)
+            parts = out if isinstance(out, dict) else {name: out}
+            for key, feat in parts.items():
+                if key in features:
+                    raise ValueError(
+                        f"Two branches give a representation named '{key}'"
+                        '; rename one of them in model.branches.')
+                features[key] = feat
+        return features
 
     def _fuse(self, inputs):
         positive, negative = self.text_features()
