@@ -1,7 +1,9 @@
 # FineCLIPER* on the embedded default (MAFW layout): the synthetic
 # generator's ground-truth face maps (face_maps/, written with the clips)
 # stand in for extracted ones.
-_base_ = ['./fineclip_synthetic_mafw.py', '../_base_/models/face_map_branch.py']
+_base_ = [
+    './fineclip_synthetic_mafw.py', '../_base_/models/face_map_branch.py'
+]
 
 from fineclip.datasets.transforms import with_face_maps
 
