@@ -39,6 +39,11 @@ setup(
         # mmengine 0.10 imports pkg_resources for package-prefixed configs.
         'setuptools<81',
     ],
-    extras_require={'dev': ['pytest']},
+    extras_require={
+        'dev': ['pytest'],
+        # The offline face analyser. mediapipe itself must be installed with
+        # --no-deps (its metadata pins numpy<2): see README, "Face maps".
+        'mediapipe': ['protobuf>=4.25.3,<5', 'attrs>=19.1.0'],
+    },
     zip_safe=False,
 )

@@ -107,6 +107,7 @@ def _batches(frames: np.ndarray, size: int) -> Iterator[np.ndarray]:
 def analyze_clip(analyzer, frames: np.ndarray) -> FaceMaps:
     """Runs ``analyzer`` over a clip in batches; frames without a face take
     the nearest frame's maps."""
+    analyzer.reset()  # a new clip: no tracking across clips
     parts = [analyzer.analyze(batch)
              for batch in _batches(frames, analyzer.batch_size)]
     maps = FaceMaps(

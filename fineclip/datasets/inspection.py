@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from .face_maps import load_face_maps
 from .video import read_video_frames
 
 
@@ -19,22 +20,26 @@ def _frames_to_check(names: List[str], mode: str) -> List[str]:
 
 def decode_problems(dataset, mode: str = 'ends',
                     progress: bool = True) -> List[str]:
-    """Decodes frames of every clip and reports unreadable or mixed sizes.
+    """Decodes frames of every clip and reports unreadable or mixed sizes,
+    and face-map files (when the dataset has ``face_map_dir``) that cannot
+    be read or whose frame count differs from the clip's.
 
     Args:
         dataset: A :class:`DFERBaseDataset` (its pipeline is not used).
         mode: ``'ends'`` (first and last frame of each clip), ``'all'``
-            (every frame) or ``'none'``.
+            (every frame) or ``'none'`` (face maps only).
         progress: Show a progress bar.
 
     Returns:
         list[str]: One message per bad clip, naming the file.
     """
     problems = []
-    if mode == 'none':
-        return problems
     for i in tqdm(range(len(dataset)), desc='decoding', disable=not progress):
         info = dataset.get_data_info(i)
+        if 'face_map_path' in info:
+            problems += _face_map_problems(info)
+        if mode == 'none':
+            continue
         if 'video_path' in info:
             problems += _video_problems(info, mode)
             continue
@@ -51,6 +56,15 @@ def decode_problems(dataset, mode: str = 'ends',
             problems.append(f"clip {info['clip_id']} in '{info['frame_dir']}'"
                             f' mixes frame sizes {sorted(shapes)}')
     return problems
+
+
+def _face_map_problems(info: dict) -> List[str]:
+    """A face-map file that is unreadable or does not match the clip."""
+    try:
+        load_face_maps(info['face_map_path'], info['total_frames'])
+    except (OSError, ValueError) as err:
+        return [f"clip {info['clip_id']}: {err}"]
+    return []
 
 
 def _video_problems(info: dict, mode: str) -> List[str]:

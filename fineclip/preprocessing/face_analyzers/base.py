@@ -23,6 +23,10 @@ class BaseFaceAnalyzer:
         self.parsing_size = parsing_size
         self.batch_size = batch_size
 
+    def reset(self) -> None:
+        """Called before each clip: analysers that track a face from frame
+        to frame forget the previous clip here. Nothing by default."""
+
     def analyze(self, frames: np.ndarray) -> Dict[str, np.ndarray]:
         """Analyses frames of one clip.
 
