@@ -62,15 +62,35 @@ def test_star_parameter_budget_at_vit_b16():
     assert abs(tunable - 19e6) <= 0.2 * 19e6
 
 
-def _without(cfg_dict, *paths):
-    """``cfg_dict`` (plain dicts) with the keys at dotted ``paths`` dropped."""
-    for path in paths:
-        *parents, leaf = path.split('.')
-        node = cfg_dict
-        for key in parents:
-            node = node[key]
-        node.pop(leaf)
-    return cfg_dict
+def _flatten(value, prefix=''):
+    """``{dotted.key: leaf}`` of a config dict (lists are leaves)."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            out.update(_flatten(item, f'{prefix}.{key}' if prefix else key))
+        return out
+    return {prefix: value}
+
+
+_PIPELINES = ['train_dataloader.dataset.pipeline',
+              'val_dataloader.dataset.pipeline',
+              'test_dataloader.dataset.pipeline']
+# What each kind of ablation may change relative to the config it names as
+# its base (dotted prefixes); anything else differing is a mistake.
+ALLOWED_CHANGES = {
+    'fixed_alpha': ['model.fusion'],
+    'parsing_only': ['model.branches.face_maps.modalities', 'modalities',
+                     *_PIPELINES],
+    'landmarks_only': ['model.branches.face_maps.modalities', 'modalities',
+                       *_PIPELINES],
+    'tab6_': ['model.label_augmenter', 'model.text_encoder.stacks',
+              'model.branches.video.encoder.t_adapter',
+              'model.branches.video.encoder.s_adapter',
+              'model.branches.video.encoder.mlp_adapter'],
+    'tab7_': ['model.label_augmenter'],
+    'tab9_': ['model.branches.video.encoder.mlp_scale'],
+    'tab4_': ['model.branches', 'model.fusion'],
+}
 
 
 @pytest.mark.parametrize('path', ABLATIONS,
@@ -80,26 +100,26 @@ def test_ablation_changes_only_what_it_names(path, monkeypatch):
     cfg = Config.fromfile(path)
     base = Config.fromfile(osp.join(osp.dirname(path), _base_of(path)))
     name = osp.basename(path)
+    kinds = [k for k in ALLOWED_CHANGES if k in name]
+    assert len(kinds) == 1, f'{name}: add its kind to ALLOWED_CHANGES'
+    ours, theirs = _flatten(cfg.to_dict()), _flatten(base.to_dict())
+    changed = {k for k in set(ours) | set(theirs)
+               if ours.get(k, '<absent>') != theirs.get(k, '<absent>')}
+    assert changed, f'{name} changes nothing'
+    unexpected = [k for k in changed
+                  if not k.startswith(tuple(ALLOWED_CHANGES[kinds[0]]))]
+    assert not unexpected, f'{name} also changes {unexpected}'
     if 'fixed_alpha' in name:
         alpha = int(name.split('alpha0')[1][0]) / 10
         assert cfg.model.fusion == dict(type='FixedFusion', alpha=alpha,
                                         primary='video')
-        changed = ['model.fusion']
-    else:
+    if kinds[0] in ('parsing_only', 'landmarks_only'):
         modality = 'parsing' if 'parsing_only' in name else 'landmarks'
         assert cfg.model.branches.face_maps.modalities == (modality, )
         for loader in ('train_dataloader', 'test_dataloader'):
             render = [t for t in cfg[loader].dataset.pipeline
                       if t['type'] == 'RenderFaceMaps']
             assert render[0]['modalities'] == (modality, )
-        changed = ['model.branches.face_maps.modalities',
-                   'train_dataloader.dataset.pipeline',
-                   'val_dataloader.dataset.pipeline',
-                   'test_dataloader.dataset.pipeline', 'modalities']
-    ours = _without(cfg.to_dict(), *changed)
-    theirs = _without(base.to_dict(), *[c for c in changed
-                                        if c != 'modalities'])
-    assert ours == theirs
 
 
 def _base_of(path):

@@ -9,6 +9,7 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
+from .descriptions import read_descriptions
 from .video import VIDEO_EXTENSIONS, video_length
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
@@ -64,6 +65,9 @@ class DFERBaseDataset(BaseDataset):
         face_map_dir (str, optional): Folder of the clips' face-map files
             (``{face_map_dir}/{clip_id}.npz``, relative to ``data_root``);
             samples then carry ``face_map_path``. Needed by FineCLIPER*.
+        description_file (str, optional): JSONL of per-clip descriptions
+            (relative to ``data_root``); samples then carry ``description``
+            and a clip without one is a bad clip. Needed by FineCLIPER†.
         pipeline (Sequence[dict]): Transforms.
         test_mode (bool): MMEngine's flag; sampling transforms read it.
         **kwargs: Passed to ``mmengine.dataset.BaseDataset``.
@@ -77,6 +81,7 @@ class DFERBaseDataset(BaseDataset):
                  on_bad_clip: str = 'raise', max_bad_fraction: float = 0.01,
                  holdout_fraction: float = 0.0, holdout_keep: str = 'rest',
                  holdout_seed: int = 0, face_map_dir: Optional[str] = None,
+                 description_file: Optional[str] = None,
                  pipeline: Sequence[dict] = (), test_mode: bool = False,
                  **kwargs):
         name = type(self).__name__
@@ -98,6 +103,7 @@ class DFERBaseDataset(BaseDataset):
         self.on_bad_clip, self.max_bad_fraction = on_bad_clip, max_bad_fraction
         self.holdout = (holdout_fraction, holdout_keep, holdout_seed)
         self.face_map_dir = face_map_dir
+        self.description_file = description_file
         self.bad_clips: List[str] = []
         if not osp.isdir(data_root):
             raise FileNotFoundError(
@@ -180,12 +186,19 @@ class DFERBaseDataset(BaseDataset):
                 raise ValueError(f"{path}:1: expected header '{self.HEADER}'"
                                  f', got {header!r}')
         data_list, self.bad_clips = [], []
+        descriptions = None
+        if self.description_file is not None:
+            descriptions = read_descriptions(
+                osp.join(self.data_root, self.description_file))
         try:
             for line_no, line in lines:
                 where = f'{path}:{line_no}'
                 try:
                     sample = self.parse_line(line, where)
                     self._attach_face_maps(sample, where)
+                    if descriptions is not None:
+                        self._attach_description(sample, descriptions,
+                                                 where)
                     data_list.append(sample)
                 except (ValueError, OSError) as err:
                     if self.on_bad_clip == 'raise':
@@ -213,6 +226,15 @@ class DFERBaseDataset(BaseDataset):
                 f"{where}: clip {sample['clip_id']}'s face-map file '{path}' "
                 'is missing; run tools/data/extract_face_maps.py first')
         sample['face_map_path'] = path
+
+    def _attach_description(self, sample: dict, descriptions: dict,
+                            where: str) -> None:
+        text = descriptions.get(sample['clip_id'])
+        if text is None:
+            raise ValueError(
+                f"{where}: clip {sample['clip_id']} has no description in "
+                f"'{osp.join(self.data_root, self.description_file)}'")
+        sample['description'] = text
 
     def video_clip(self, path: str, clip_id: str, label: int,
                    where: str) -> dict:

@@ -1,6 +1,7 @@
 """Data transforms: sampling, decoding, group augmentation, packing."""
 from .augment import (GroupBrightness, GroupFlip, GroupRandomResizedCrop,
                       GroupResize, GroupRotate)
+from .description import TokenizeDescription, with_description
 from .face_maps import LoadFaceMaps, RenderFaceMaps, with_face_maps
 from .formatting import PackDFERInputs
 from .loading import DecodeFrames
@@ -10,5 +11,6 @@ __all__ = [
     'DecodeFrames', 'GroupBrightness', 'GroupFlip', 'GroupRandomResizedCrop',
     'GroupResize', 'GroupRotate', 'LoadFaceMaps', 'PackDFERInputs',
     'RenderFaceMaps', 'SampleFrameIndices',
-    'segment_indices', 'with_face_maps'
+    'segment_indices', 'TokenizeDescription', 'with_description',
+    'with_face_maps'
 ]

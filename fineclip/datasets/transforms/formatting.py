@@ -12,9 +12,10 @@ class PackDFERInputs(BaseTransform):
     """Builds ``dict(inputs={modality: tensor}, data_samples=...)``.
 
     Frames become a uint8 ``(T, 3, H, W)`` tensor under ``inputs['frames']``,
-    and rendered face maps (``RenderFaceMaps``) the same under
-    ``inputs['parsing']`` and ``inputs['landmarks']``; normalisation happens
-    batched in the data preprocessor.
+    rendered face maps (``RenderFaceMaps``) the same under
+    ``inputs['parsing']`` and ``inputs['landmarks']``, and description token
+    ids (``TokenizeDescription``) under ``inputs['description']``;
+    normalisation happens batched in the data preprocessor.
 
     Args:
         meta_keys (tuple): Sample fields copied into the data sample's
@@ -36,6 +37,9 @@ class PackDFERInputs(BaseTransform):
                 images = np.stack(results[field])  # (T, H, W, 3)
                 inputs[name] = torch.from_numpy(images).permute(
                     0, 3, 1, 2).contiguous()
+        if 'description_tokens' in results:
+            inputs['description'] = torch.as_tensor(
+                results['description_tokens'], dtype=torch.long)
         sample = DFERDataSample()
         if 'label' in results:
             sample.set_gt_label(results['label'])

@@ -106,8 +106,10 @@ class AdaptedTextEncoder(nn.Module):
 
     def encode_prompts(self, prompts: Dict[str, Sequence[str]]
                        ) -> Dict[str, torch.Tensor]:
-        """Encodes each group of prompts with the adapter stack of its name."""
+        """Encodes each group of prompts with the adapter stack of its name
+        (with the plain frozen tower when the encoder has no stacks)."""
         return {
-            name: self(self.tokenize(texts), stack=name)
+            name: self(self.tokenize(texts),
+                       stack=name if self.adapters else None)
             for name, texts in prompts.items()
         }
