@@ -94,6 +94,23 @@ def test_positive_only_model_builds_one_text_stack():
     assert negative is None and positive.shape[0] == len(CLASSES)
 
 
+def test_model_without_any_adapter_trains_only_the_temporal_embedding():
+    """Paper Tab 6, row 1: frozen text tower, no video adapters."""
+    model = MODELS.build(tiny_model_cfg(
+        label_augmenter=dict(type='PositiveOnlyAugmenter'),
+        text_encoder=dict(type='AdaptedTextEncoder', stacks=()),
+        branches=dict(video=dict(
+            type='FramesBranch',
+            encoder=dict(type='AIMVideoEncoder', num_frames=4,
+                         t_adapter=False, s_adapter=False,
+                         mlp_adapter=False)))))
+    tunable = [n for n, p in model.named_parameters() if p.requires_grad]
+    assert tunable == ['branches.video.encoder.temporal_embedding']
+    data = model.data_preprocessor(_batch(), training=True)
+    model(**data, mode='loss')['loss'].backward()
+    assert model.branches.video.encoder.temporal_embedding.grad is not None
+
+
 def test_unregistered_part_names_the_fix():
     with pytest.raises(KeyError, match='custom_imports'):
         FUSIONS.build(dict(type='NoSuchFusion'))
