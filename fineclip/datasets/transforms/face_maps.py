@@ -142,22 +142,31 @@ class RenderFaceMaps(BaseTransform):
         matrix = (geometry @ to_frame)[:2]
         palette = PARSING_PALETTE[PARSING_FLIP_LABELS] if mirrored \
             else PARSING_PALETTE
-        return [
-            palette[cv2.warpAffine(labels, matrix, out_hw[::-1],
-                                   flags=cv2.INTER_NEAREST,
-                                   borderMode=cv2.BORDER_CONSTANT,
-                                   borderValue=0)]
-            for labels in parsing
-        ]
+        # one 256-entry look-up table per channel (cv2.LUT is much faster
+        # than fancy indexing)
+        luts = np.zeros((256, 3), np.uint8)
+        luts[:len(palette)] = palette
+        images = []
+        for labels in parsing:
+            warped = cv2.warpAffine(labels, matrix, out_hw[::-1],
+                                    flags=cv2.INTER_NEAREST,
+                                    borderMode=cv2.BORDER_CONSTANT,
+                                    borderValue=0)
+            images.append(cv2.merge([cv2.LUT(warped, luts[:, c])
+                                     for c in range(3)]))
+        return images
 
 
 def draw_landmarks(points: np.ndarray, out_hw, sigma: float) -> np.ndarray:
     """Draws 68 points as Gaussian dots coloured by face part.
 
-    Each dot is ``colour * exp(-d^2 / (2 sigma^2))`` within ``3 sigma`` of
-    its point, evaluated exactly at pixel centres (so a mirrored set of
-    points gives the mirrored image); overlapping dots keep the brighter
-    value.
+    Each point is splatted bilinearly onto its four neighbouring pixels
+    (sub-pixel exact), then one Gaussian blur spreads every splat into a
+    dot of spread ``sigma``, scaled so that a dot centred on a pixel peaks
+    at its colour; overlapping dots add up (clipped at 255). Splatting,
+    blur and border handling are all mirror-symmetric, so mirrored points
+    give the mirrored image. About 20 times faster than drawing each
+    Gaussian separately.
 
     Args:
         points: ``(68, 2)`` pixel coordinates in the output image.
@@ -168,22 +177,24 @@ def draw_landmarks(points: np.ndarray, out_hw, sigma: float) -> np.ndarray:
         ``(h, w, 3)`` uint8 RGB image.
     """
     h, w = out_hw
-    radius = int(np.ceil(3 * sigma))
-    offsets = np.arange(-radius, radius + 1)
-    canvas = np.zeros((h, w, 3), np.float32)
-    for (x, y), colour in zip(points, _POINT_COLOURS):
-        cx, cy = int(round(float(x))), int(round(float(y)))
-        x0, x1 = max(cx - radius, 0), min(cx + radius + 1, w)
-        y0, y1 = max(cy - radius, 0), min(cy + radius + 1, h)
-        if x0 >= x1 or y0 >= y1:
-            continue  # the crop left this point outside the image
-        gx = np.exp(-(offsets[x0 - cx + radius:x1 - cx + radius] + cx - x)**2
-                    / (2 * sigma**2))
-        gy = np.exp(-(offsets[y0 - cy + radius:y1 - cy + radius] + cy - y)**2
-                    / (2 * sigma**2))
-        patch = canvas[y0:y1, x0:x1]
-        np.maximum(patch, np.outer(gy, gx)[..., None] * colour, out=patch)
-    return np.round(canvas).astype(np.uint8)
+    canvas = np.zeros((h + 2, w + 2, 3), np.float32)  # 1-pixel margin
+    x0 = np.floor(points[:, 0]).astype(np.int64)
+    y0 = np.floor(points[:, 1]).astype(np.int64)
+    fx = (points[:, 0] - x0).astype(np.float32)[:, None]
+    fy = (points[:, 1] - y0).astype(np.float32)[:, None]
+    for dx, dy, weight in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)),
+                           (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
+        xs, ys = x0 + dx + 1, y0 + dy + 1
+        # points a crop left outside the image (beyond the margin) vanish
+        inside = (xs >= 0) & (xs < w + 2) & (ys >= 0) & (ys < h + 2)
+        np.add.at(canvas, (ys[inside], xs[inside]),
+                  (weight * _POINT_COLOURS)[inside])
+    # The margin keeps a dot just outside the frame from reflecting in.
+    ksize = int(2 * np.ceil(3 * sigma) + 1)
+    blurred = cv2.GaussianBlur(canvas, (ksize, ksize), sigma,
+                               borderType=cv2.BORDER_CONSTANT)[1:-1, 1:-1]
+    peak = cv2.getGaussianKernel(ksize, sigma, cv2.CV_32F).max()**2
+    return np.clip(np.rint(blurred / peak), 0, 255).astype(np.uint8)
 
 
 def with_face_maps(pipeline: Sequence[dict],
