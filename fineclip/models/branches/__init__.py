@@ -1,5 +1,6 @@
 """Modality branches: each turns one kind of input into a representation."""
+from .description import DescriptionBranch
 from .face_maps import FaceMapBranch
 from .frames import FramesBranch
 
-__all__ = ['FaceMapBranch', 'FramesBranch']
+__all__ = ['DescriptionBranch', 'FaceMapBranch', 'FramesBranch']

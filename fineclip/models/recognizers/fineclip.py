@@ -127,21 +127,28 @@ class FineCLIPER(BaseModel):
                 features[key] = feat
         return features
 
-    def _fuse(self, inputs):
+    def _fuse(self, inputs, features=None):
         positive, negative = self.text_features()
         similarity = partial(pn_similarity, positive=positive,
                              negative=negative)
-        fused, weights, sims = self.fusion(self.extract_feat(inputs),
-                                           similarity)
+        if features is None:
+            features = self.extract_feat(inputs)
+        fused, weights, sims = self.fusion(features, similarity)
         return similarity, fused, weights, sims
 
     def loss(self, inputs: Dict[str, torch.Tensor],
              data_samples: List[DFERDataSample]) -> Dict[str, torch.Tensor]:
-        """Eq 11 on a batch; returns MMEngine's loss dict."""
+        """Eq 11 on a batch, plus any branch's auxiliary losses (keys with
+        ``loss`` in their name are summed by MMEngine)."""
         labels = torch.cat([s.gt_label for s in data_samples]).to(
             self.clip.logit_scale.device)
-        _, _, weights, sims = self._fuse(inputs)
-        return self.fusion.loss(sims, weights, labels, self.temperature)
+        features = self.extract_feat(inputs)
+        _, _, weights, sims = self._fuse(inputs, features)
+        losses = self.fusion.loss(sims, weights, labels, self.temperature)
+        for name, branch in self.branches.items():
+            if hasattr(branch, 'auxiliary_losses'):
+                losses.update(branch.auxiliary_losses(features, name))
+        return losses
 
     def predict(self, inputs: Dict[str, torch.Tensor],
                 data_samples: Optional[List[DFERDataSample]] = None
