@@ -30,6 +30,8 @@ setup(
         'mmcv-lite>=2.0',
         'open_clip_torch>=2.24',
         'transformers>=4.40',
+        # Description refinement: tokenisers and stemmers only (no corpora).
+        'nltk>=3.8',
         'decord>=0.6',
         'av',  # PyAV: reads the videos decord cannot open
         'numpy',

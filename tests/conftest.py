@@ -11,12 +11,9 @@ from mmengine.registry import init_default_scope  # noqa: E402
 
 import fineclip  # noqa: E402,F401
 
-TINY_ARCH = dict(
-    embed_dim=32,
-    vision_cfg=dict(image_size=32, layers=2, width=64, patch_size=8,
-                    head_width=32),
-    text_cfg=dict(context_length=24, vocab_size=49408, width=64, heads=2,
-                  layers=2))
+from fineclip.models.clip.builder import NAMED_ARCHS  # noqa: E402
+
+TINY_ARCH = NAMED_ARCHS['fineclip-tiny']
 CLASSES = ('Happy', 'Sad', 'Neutral', 'Angry', 'Surprise', 'Disgust', 'Fear')
 
 

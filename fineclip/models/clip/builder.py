@@ -6,6 +6,7 @@ As in open_clip, the architecture and the weights are separate arguments:
 CLIP of the synthetic configs), ``pretrained`` says what to load into it
 (``None``, an open_clip tag such as ``'openai'``, or a local file).
 """
+import copy
 import os
 import os.path as osp
 import socket
@@ -100,6 +101,20 @@ def _build_from_shapes(shapes: dict, quick_gelu: bool) -> nn.Module:
     return open_clip.model.CLIP(**shapes)
 
 
+# Small architectures by name, so tests and quick checks can swap one in with
+# --cfg-options model.clip.arch=fineclip-tiny (a shapes dict cannot be given
+# on the command line). Random weights unless ``pretrained`` names a file.
+NAMED_ARCHS = {
+    # ViT-B/16's structure at toy size: 32 px input, patch 8, 2 layers.
+    'fineclip-tiny': dict(
+        embed_dim=32,
+        vision_cfg=dict(image_size=32, layers=2, width=64, patch_size=8,
+                        head_width=32),
+        text_cfg=dict(context_length=24, vocab_size=49408, width=64,
+                      heads=2, layers=2)),
+}
+
+
 @ENCODERS.register_module(name='OpenCLIP')
 def build_clip(arch: Union[str, dict] = 'ViT-B-16',
                pretrained: Optional[str] = None,
@@ -109,7 +124,8 @@ def build_clip(arch: Union[str, dict] = 'ViT-B-16',
 
     Args:
         arch: An open_clip model name (``'ViT-B-16'``, ``'ViT-B-32'``,
-            ``'ViT-L-14'``...) or a dict of shapes with ``embed_dim``,
+            ``'ViT-L-14'``...), a name in :data:`NAMED_ARCHS`
+            (``'fineclip-tiny'``) or a dict of shapes with ``embed_dim``,
             ``vision_cfg`` and ``text_cfg`` as in open_clip's model configs.
         pretrained: ``None`` for random weights, an open_clip tag
             (``'openai'``) or the path of a local checkpoint (a state dict,
@@ -133,6 +149,9 @@ def build_clip(arch: Union[str, dict] = 'ViT-B-16',
         raise CLIPWeightsNotFoundError(
             f"CLIP weights file '{pretrained}' does not exist. Download the "
             'checkpoint and set model.clip.pretrained to its path.')
+    requested = arch
+    if isinstance(arch, str) and arch in NAMED_ARCHS:
+        arch = copy.deepcopy(NAMED_ARCHS[arch])
     if isinstance(arch, dict):
         if pretrained is not None and not is_path:
             raise ValueError('A CLIP built from a shapes dict takes a local '
@@ -150,5 +169,5 @@ def build_clip(arch: Union[str, dict] = 'ViT-B-16',
             arch, pretrained=source, force_quick_gelu=use_quick_gelu)
     if freeze:
         model.requires_grad_(False)
-    model.fineclip_source = dict(arch=arch, pretrained=pretrained)
+    model.fineclip_source = dict(arch=requested, pretrained=pretrained)
     return model
