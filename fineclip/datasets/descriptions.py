@@ -1,44 +1,99 @@
 """Per-clip text descriptions: one JSONL file keyed by clip id.
 
-Each line is ``{"clip_id": "00001", "text": "..."}`` (the format
-``tools/data/generate_descriptions.py`` and the synthetic generator write).
+Each non-blank line is ``{"clip_id": "00001", "text": "..."}`` (other keys
+are ignored): the format ``tools/data/generate_descriptions.py``,
+``tools/data/refine_descriptions.py`` and the synthetic generator write.
 """
 import json
+import os
 import os.path as osp
-from typing import Dict
+from dataclasses import dataclass
+from typing import Dict, Iterable, List, Tuple
+
+
+@dataclass(frozen=True)
+class DescriptionRecord:
+    """One line of a descriptions file."""
+
+    clip_id: str
+    text: str
+    line_no: int
+
+
+def read_description_records(path: str) -> List[DescriptionRecord]:
+    """Reads a JSONL descriptions file in file order.
+
+    Each non-blank line is ``{"clip_id": "00001", "text": "..."}``; other
+    keys are ignored.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: a line that is not JSON, not an object, lacks
+            ``clip_id`` or ``text``, holds a non-string one, or repeats a
+            clip id; the message names the file and line.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f"Descriptions file '{path}' not found")
+    records: List[DescriptionRecord] = []
+    first_line: Dict[str, int] = {}
+    with open(path, encoding='utf-8') as f:
+        for line_no, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            record = _parse_record(line, f'{path}:{line_no}')
+            clip_id = record['clip_id']
+            if clip_id in first_line:
+                raise ValueError(
+                    f'{path}:{line_no}: duplicate clip_id {clip_id!r} '
+                    f'(first on line {first_line[clip_id]})')
+            first_line[clip_id] = line_no
+            records.append(DescriptionRecord(clip_id, record['text'],
+                                             line_no))
+    return records
+
+
+def _parse_record(line: str, where: str) -> dict:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise ValueError(f'{where}: not valid JSON ({err.msg} at column '
+                         f'{err.colno})') from err
+    if not isinstance(record, dict):
+        raise ValueError(f'{where}: expected a JSON object, got '
+                         f'{type(record).__name__}')
+    for key in ('clip_id', 'text'):
+        if key not in record:
+            raise ValueError(f"{where}: missing '{key}'")
+        if not isinstance(record[key], str):
+            raise ValueError(f"{where}: '{key}' must be a string, got "
+                             f'{type(record[key]).__name__}')
+    return record
+
+
+def write_descriptions(path: str, records: Iterable[Tuple[str, str]]
+                       ) -> None:
+    """Writes ``(clip_id, text)`` pairs as JSONL, atomically (a partial
+    file never replaces a good one)."""
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = path + '.tmp'
+    with open(tmp, 'w', encoding='utf-8') as f:
+        for clip_id, text in records:
+            f.write(json.dumps({'clip_id': clip_id, 'text': text},
+                               ensure_ascii=False) + '\n')
+    os.replace(tmp, path)
 
 
 def read_descriptions(path: str) -> Dict[str, str]:
-    """Reads a descriptions file into ``{clip_id: text}``.
+    """Reads a descriptions file into ``{clip_id: text}`` (file order).
 
     Raises:
         FileNotFoundError: no file at ``path`` (says how to make one).
-        ValueError: a line that is not a JSON object with string
-            ``clip_id`` and ``text``, or a clip id given twice; the message
-            names the file and line.
+        ValueError: a bad line (see :func:`read_description_records`).
     """
     if not osp.isfile(path):
         raise FileNotFoundError(
             f"Descriptions file '{path}' not found: write it with "
             'tools/data/generate_descriptions.py (then '
             'tools/data/refine_descriptions.py) or set description_file.')
-    texts: Dict[str, str] = {}
-    with open(path, encoding='utf-8') as f:
-        for line_no, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            where = f'{path}:{line_no}'
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f'{where}: not JSON ({err.msg})') from err
-            if (not isinstance(record, dict)
-                    or not isinstance(record.get('clip_id'), str)
-                    or not isinstance(record.get('text'), str)):
-                raise ValueError(f'{where}: expected {{"clip_id": str, '
-                                 f'"text": str}}, got {line.strip()[:80]}')
-            if record['clip_id'] in texts:
-                raise ValueError(f"{where}: clip {record['clip_id']} is "
-                                 'described twice')
-            texts[record['clip_id']] = record['text']
-    return texts
+    return {r.clip_id: r.text for r in read_description_records(path)}

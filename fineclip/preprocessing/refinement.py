@@ -35,7 +35,6 @@ classifier on bag-of-stems predicts the clip's label from the text
 """
 import csv
 import json
-import os
 import os.path as osp
 import re
 from collections import Counter
@@ -875,81 +874,8 @@ def _tidy(body: str, end_mark: str = '.') -> str:
 
 
 # --------------------------------------------------------------------------
-# Files
+# Files (descriptions JSONL I/O lives in fineclip.datasets.descriptions)
 # --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DescriptionRecord:
-    """One line of a descriptions file."""
-
-    clip_id: str
-    text: str
-    line_no: int
-
-
-def read_description_records(path: str) -> List[DescriptionRecord]:
-    """Reads a JSONL descriptions file in file order.
-
-    Each non-blank line is ``{"clip_id": "00001", "text": "..."}``; other
-    keys are ignored.
-
-    Raises:
-        FileNotFoundError: no file at ``path``.
-        ValueError: a line that is not JSON, not an object, lacks
-            ``clip_id`` or ``text``, holds a non-string one, or repeats a
-            clip id; the message names the file and line.
-    """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f"Descriptions file '{path}' not found")
-    records: List[DescriptionRecord] = []
-    first_line: Dict[str, int] = {}
-    with open(path, encoding='utf-8') as f:
-        for line_no, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            record = _parse_record(line, f'{path}:{line_no}')
-            clip_id = record['clip_id']
-            if clip_id in first_line:
-                raise ValueError(
-                    f'{path}:{line_no}: duplicate clip_id {clip_id!r} '
-                    f'(first on line {first_line[clip_id]})')
-            first_line[clip_id] = line_no
-            records.append(DescriptionRecord(clip_id, record['text'],
-                                             line_no))
-    return records
-
-
-def _parse_record(line: str, where: str) -> dict:
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as err:
-        raise ValueError(f'{where}: not valid JSON ({err.msg} at column '
-                         f'{err.colno})') from err
-    if not isinstance(record, dict):
-        raise ValueError(f'{where}: expected a JSON object, got '
-                         f'{type(record).__name__}')
-    for key in ('clip_id', 'text'):
-        if key not in record:
-            raise ValueError(f"{where}: missing '{key}'")
-        if not isinstance(record[key], str):
-            raise ValueError(f"{where}: '{key}' must be a string, got "
-                             f'{type(record[key]).__name__}')
-    return record
-
-
-def write_descriptions(path: str, records: Iterable[Tuple[str, str]]
-                       ) -> None:
-    """Writes ``(clip_id, text)`` pairs as JSONL, atomically (a partial
-    file never replaces a good one)."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = path + '.tmp'
-    with open(tmp, 'w', encoding='utf-8') as f:
-        for clip_id, text in records:
-            f.write(json.dumps({'clip_id': clip_id, 'text': text},
-                               ensure_ascii=False) + '\n')
-    os.replace(tmp, path)
 
 
 def read_labels(path: str) -> Dict[str, str]:

@@ -23,10 +23,12 @@ def root(tmp_path_factory):
 def test_bad_lines_name_file_and_line(tmp_path):
     path = tmp_path / 'd.jsonl'
     for body, message in [
-        ('{"clip_id": "1", "text": "a"}\nnot json\n', r'd.jsonl:2: not JSON'),
-        ('{"clip_id": 1, "text": "a"}\n', r'd.jsonl:1: expected'),
+        ('{"clip_id": "1", "text": "a"}\nnot json\n',
+         r'd.jsonl:2: not valid JSON'),
+        ('{"clip_id": 1, "text": "a"}\n',
+         r"d.jsonl:1: 'clip_id' must be a string"),
         ('{"clip_id": "1", "text": "a"}\n\n{"clip_id": "1", "text": "b"}\n',
-         r'd.jsonl:3: clip 1 is described twice'),
+         r"d.jsonl:3: duplicate clip_id '1' \(first on line 1\)"),
     ]:
         path.write_text(body)
         with pytest.raises(ValueError, match=message):

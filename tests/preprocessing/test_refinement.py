@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from fineclip.datasets.descriptions import read_description_records
 from fineclip.preprocessing import refinement as rf
 
 # Class names of DFEW, FERV39k and MAFW, lowercase.
@@ -181,7 +182,7 @@ def test_jsonl_errors_name_file_and_line(tmp_path, bad_line, message):
     path = _write(tmp_path / 'd.jsonl', [
         '{"clip_id": "00001", "text": "The brows rise."}', '', bad_line])
     with pytest.raises(ValueError) as err:
-        rf.read_description_records(path)
+        read_description_records(path)
     assert f'{path}:3: ' in str(err.value) and message in str(err.value)
 
 

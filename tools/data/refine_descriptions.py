@@ -23,13 +23,12 @@ import sys
 from mmengine.config import DictAction
 from tqdm import tqdm
 
+from fineclip.datasets.descriptions import (read_description_records,
+                                            write_descriptions)
 from fineclip.preprocessing.refinement import (DescriptionRefiner,
                                                RefinementStats,
                                                labels_from_config,
-                                               leakage_report,
-                                               read_description_records,
-                                               read_labels,
-                                               write_descriptions)
+                                               leakage_report, read_labels)
 
 
 def parse_args(argv=None):
