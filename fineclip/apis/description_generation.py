@@ -1,0 +1,240 @@
+"""Offline description generation: one text per clip from a describer.
+
+Used by ``tools/data/generate_descriptions.py``. Clips come from a config's
+datasets (all splits, with their labels and, where the config names a
+``face_map_dir``, their face maps) or from a folder of clip folders /
+videos. The texts go to one JSONL file, a line ``{"clip_id": ..., "text":
+...}`` per clip (the format :func:`fineclip.datasets.descriptions.
+read_descriptions` reads).
+
+Generation is resumable: clips already in the file are skipped, new lines
+are appended a batch at a time, and a last line cut short by an interrupted
+run is dropped before appending (that clip is described again).
+"""
+import json
+import os
+import os.path as osp
+import time
+from dataclasses import dataclass
+from typing import Iterable, List, Optional, Sequence, Set
+
+import numpy as np
+from mmengine.config import Config
+from tqdm import tqdm
+
+from fineclip.apis.face_map_extraction import ClipSource, clips_from_folder
+from fineclip.datasets.face_maps import FaceMaps, load_face_maps
+from fineclip.datasets.video import read_video_frames, video_length
+from fineclip.preprocessing.describers.base import (BaseDescriber, ClipInput,
+                                                    segment_middles)
+from fineclip.registry import DATASETS
+
+
+@dataclass
+class DescriptionClip(ClipSource):
+    """A clip to describe: where its frames are, its label, its face maps.
+
+    Attributes:
+        label: Class name, or ``None`` (clips from a folder).
+        face_map_path: Its face-map file, or ``None``.
+    """
+
+    label: Optional[str] = None
+    face_map_path: Optional[str] = None
+
+    def num_frames(self) -> int:
+        """Frames in the clip (a video's length is read from the file)."""
+        if self.video_path:
+            return video_length(self.video_path)
+        return len(self.frame_names)
+
+    def read_frames_at(self, indices: Sequence[int]) -> np.ndarray:
+        """``(len(indices), H, W, 3)`` RGB uint8 frames (repeats allowed);
+        only those frames are decoded."""
+        if self.video_path:
+            return np.stack(read_video_frames(self.video_path, indices))
+        unique = sorted({int(i) for i in indices})
+        subset = ClipSource(self.clip_id, self.frame_dir,
+                            [self.frame_names[i] for i in unique])
+        frames = dict(zip(unique, subset.read_frames()))
+        return np.stack([frames[int(i)] for i in indices])
+
+    def load_face_maps(self) -> Optional[FaceMaps]:
+        """The clip's face maps (checked against its frame count), or
+        ``None`` when it has no face-map file."""
+        if self.face_map_path is None:
+            return None
+        return load_face_maps(self.face_map_path, self.num_frames())
+
+
+def _face_map_path(folder: Optional[str], clip_id: str) -> Optional[str]:
+    return None if folder is None else osp.join(folder, clip_id + '.npz')
+
+
+def description_clips_from_config(
+        cfg: Config,
+        face_map_dir: Optional[str] = None) -> List[DescriptionClip]:
+    """Every clip of the dataset a config points at (train and test).
+
+    Args:
+        cfg: A training config; its ``train/val/test_dataloader`` datasets
+            are read (split files only: no pipeline, no descriptions).
+        face_map_dir: Folder of the face-map files; default the dataset's
+            ``{data_root}/{face_map_dir}`` where the config sets one.
+
+    Returns:
+        One :class:`DescriptionClip` per clip id, with its class name.
+    """
+    clips = {}
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        if key not in cfg:
+            continue
+        ds_cfg = cfg[key].dataset.copy()
+        maps = face_map_dir
+        if maps is None and ds_cfg.get('face_map_dir'):
+            maps = osp.join(ds_cfg.data_root, ds_cfg.face_map_dir)
+        # The maps and texts may not exist yet: this run may be what makes
+        # the texts, so the dataset must not insist on either.
+        ds_cfg.update(pipeline=[], face_map_dir=None, description_file=None)
+        dataset = DATASETS.build(ds_cfg)
+        for info in dataset.load_data_list():
+            clips.setdefault(info['clip_id'], DescriptionClip(
+                info['clip_id'], info.get('frame_dir'),
+                info.get('frame_names', []), info.get('video_path'),
+                label=dataset.classes[info['label']],
+                face_map_path=_face_map_path(maps, info['clip_id'])))
+    return list(clips.values())
+
+
+def description_clips_from_folder(
+        root: str,
+        face_map_dir: Optional[str] = None) -> List[DescriptionClip]:
+    """Clips under ``root`` (as for face-map extraction), without labels.
+
+    Args:
+        root: Folder of clip folders and/or videos; a clip's id is its path
+            relative to ``root``.
+        face_map_dir: Folder holding ``{clip_id}.npz`` face-map files.
+    """
+    return [DescriptionClip(c.clip_id, c.frame_dir, c.frame_names,
+                            c.video_path,
+                            face_map_path=_face_map_path(face_map_dir,
+                                                         c.clip_id))
+            for c in clips_from_folder(root)]
+
+
+def read_finished(path: str) -> Set[str]:
+    """Clip ids already in a descriptions file; repairs an interrupted one.
+
+    Whatever follows the last newline is a line whose writing was cut
+    short: it is cut off the file, so appending starts on a fresh line
+    and that clip is described again.
+
+    Returns:
+        The clip ids of the complete lines (empty if there is no file).
+
+    Raises:
+        ValueError: A complete line that is not ``{"clip_id": str, "text":
+            str}`` (not an interruption: the file is left alone).
+    """
+    if not osp.isfile(path):
+        return set()
+    with open(path, 'rb+') as f:
+        data = f.read()
+        complete = data.rfind(b'\n') + 1
+        if complete < len(data):
+            f.truncate(complete)
+    done = set()
+    lines = data[:complete].decode('utf-8').splitlines()
+    for line_no, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            record = None
+        if (not isinstance(record, dict)
+                or not isinstance(record.get('clip_id'), str)
+                or not isinstance(record.get('text'), str)):
+            raise ValueError(
+                f'{path}:{line_no}: expected {{"clip_id": str, "text": str}}'
+                f', got {line.strip()[:80]!r}; fix or remove the line.')
+        done.add(record['clip_id'])
+    return done
+
+
+def clip_input(describer: BaseDescriber, clip: DescriptionClip) -> ClipInput:
+    """Loads what ``describer`` looks at for one clip.
+
+    Frames are read only for a describer that needs them, and then only
+    the ``describer.num_frames`` segment middles; face maps are read only
+    for a describer that needs them.
+    """
+    frames = maps = None
+    if describer.needs_frames:
+        indices = segment_middles(clip.num_frames(), describer.num_frames)
+        frames = clip.read_frames_at(indices)
+    if describer.needs_face_maps:
+        maps = clip.load_face_maps()
+    return ClipInput(clip.clip_id, frames, maps, clip.label)
+
+
+def _batches(items: list, size: int) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _append(path: str, clip_ids: List[str], texts: List[str]) -> None:
+    lines = ''.join(json.dumps({'clip_id': c, 'text': t}) + '\n'
+                    for c, t in zip(clip_ids, texts))
+    with open(path, 'a', encoding='utf-8') as f:
+        f.write(lines)
+        f.flush()
+        # a batch can take minutes on an MLLM: make it survive a crash
+        os.fsync(f.fileno())
+
+
+def generate_descriptions(describer: BaseDescriber,
+                          clips: Iterable[DescriptionClip], out_file: str,
+                          progress: bool = True) -> dict:
+    """Appends a description of every clip not in ``out_file`` yet.
+
+    Clips go to ``describer.describe`` ``describer.batch_size`` at a time;
+    each batch is written as soon as it is done.
+
+    Returns:
+        dict: ``clips``, ``described`` (this run), ``skipped`` (in the file
+        before), ``out_file``, ``seconds`` (this run), ``mean_words`` (of
+        this run's texts, ``None`` if none) and ``example`` (the first
+        text written by this run, or ``None``).
+    """
+    clips = list(clips)
+    os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
+    done = read_finished(out_file)
+    todo = [c for c in clips if c.clip_id not in done]
+    summary = dict(clips=len(clips), described=0,
+                   skipped=len(clips) - len(todo), out_file=out_file,
+                   seconds=0.0, mean_words=None, example=None)
+    words, start = 0, time.perf_counter()
+    bar = tqdm(total=len(todo), desc='descriptions', unit='clip',
+               disable=not progress)
+    for batch in _batches(todo, describer.batch_size):
+        ids = [c.clip_id for c in batch]
+        try:
+            texts = describer.describe([clip_input(describer, c)
+                                        for c in batch])
+        except Exception as err:
+            err.add_note(f'while describing clip(s) {", ".join(ids)}; '
+                         f'the {summary["described"]} described before are '
+                         f'saved in {out_file}')
+            raise
+        _append(out_file, ids, texts)
+        summary['described'] += len(texts)
+        summary['example'] = summary['example'] or texts[0]
+        words += sum(len(t.split()) for t in texts)
+        bar.update(len(texts))
+    bar.close()
+    summary['seconds'] = round(time.perf_counter() - start, 2)
+    if summary['described']:
+        summary['mean_words'] = round(words / summary['described'], 1)
+    return summary
