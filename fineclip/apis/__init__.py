@@ -1,12 +1,14 @@
 """High-level helpers the command-line tools use."""
 from .cli import (add_common_arguments, apply_common_options,
-                  enable_local_imports, load_config, parse_with_common)
+                  enable_local_imports, load_config, load_data_tool_config,
+                  parse_with_common)
 from .embedded_default import (ensure_synthetic_data, ensure_tiny_clip,
                                prepare_embedded_default)
 
 __all__ = [
     'add_common_arguments', 'apply_common_options', 'enable_local_imports',
     'ensure_synthetic_data', 'ensure_tiny_clip', 'load_config',
+    'load_data_tool_config',
     'parse_with_common',
     'prepare_embedded_default'
 ]

@@ -72,3 +72,20 @@ def load_config(path: str, cfg_options=None) -> Config:
         cfg.merge_from_dict(cfg_options)
     init_default_scope(cfg.get('default_scope', 'fineclip'))
     return cfg
+
+
+def load_data_tool_config(path: str, cfg_options=None) -> Config:
+    """Loads a config for a data tool that works outside a Runner.
+
+    Like :func:`load_config`, and also imports ``custom_imports`` (a user's
+    own face analysers or describers register there) and creates the
+    embedded default's synthetic data if the config uses it.
+    """
+    from mmengine.utils import import_modules_from_strings
+
+    from .embedded_default import prepare_embedded_default
+    cfg = load_config(path, cfg_options)
+    if cfg.get('custom_imports'):
+        import_modules_from_strings(**cfg.custom_imports)
+    prepare_embedded_default(cfg)
+    return cfg

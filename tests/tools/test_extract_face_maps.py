@@ -21,6 +21,7 @@ from tests.tools.test_train_test import run_tool
 # frame's output is traceable), and records the batch sizes it was given.
 FAKE_ANALYZER = '''
 import numpy as np
+from fineclip.preprocessing import BaseFaceAnalyzer
 from fineclip.registry import FACE_ANALYZERS
 
 

@@ -26,9 +26,8 @@ import os.path as osp
 import sys
 
 from mmengine.config import DictAction
-from mmengine.utils import import_modules_from_strings
 
-from fineclip.apis import load_config, prepare_embedded_default
+from fineclip.apis import load_data_tool_config
 from fineclip.apis.face_map_extraction import (clips_from_config,
                                                clips_from_folder,
                                                compare_with_ground_truth,
@@ -60,10 +59,7 @@ def parse_args():
 def main():
     args = parse_args()
     if args.source.endswith('.py'):
-        cfg = load_config(args.source, args.cfg_options)
-        if cfg.get('custom_imports'):  # user-registered analysers
-            import_modules_from_strings(**cfg.custom_imports)
-        prepare_embedded_default(cfg)
+        cfg = load_data_tool_config(args.source, args.cfg_options)
         clips = clips_from_config(cfg)
         dataset = cfg.train_dataloader.dataset
         out_dir = args.out_dir or osp.join(

@@ -28,9 +28,8 @@ import os.path as osp
 import sys
 
 from mmengine.config import DictAction
-from mmengine.utils import import_modules_from_strings
 
-from fineclip.apis import load_config, prepare_embedded_default
+from fineclip.apis import load_data_tool_config
 from fineclip.apis.description_generation import (
     description_clips_from_config, description_clips_from_folder,
     generate_descriptions)
@@ -64,10 +63,7 @@ def parse_args():
 def collect_clips(args):
     """The clips to describe and the output file."""
     if args.source.endswith('.py'):
-        cfg = load_config(args.source, args.cfg_options)
-        if cfg.get('custom_imports'):  # user-registered describers
-            import_modules_from_strings(**cfg.custom_imports)
-        prepare_embedded_default(cfg)
+        cfg = load_data_tool_config(args.source, args.cfg_options)
         clips = description_clips_from_config(cfg, args.face_map_dir)
         out = args.out or osp.join(cfg.train_dataloader.dataset.data_root,
                                    DEFAULT_FILE)
