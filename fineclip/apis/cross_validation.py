@@ -115,6 +115,8 @@ def summarize(results: Sequence[dict], key: str = 'fold'
             the summary lists its values under ``{key}s``.
     """
     keys = ['UAR', 'WAR'] + [f'recall/{c}' for c in results[0]['classes']]
+    keys += [k for k in results[0]['metrics']
+             if k.startswith(('UAR/', 'weight/'))]  # multi-branch models
     table = {}
     for name in keys:
         values = [r['metrics'].get(name, float('nan')) for r in results]

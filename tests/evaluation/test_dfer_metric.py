@@ -38,3 +38,22 @@ def test_metric_processes_data_samples():
     assert out['WAR'] == pytest.approx(0.75)
     assert out['recall/a'] == pytest.approx(0.5)
     assert metric.last_confusion_matrix['matrix'] == [[1, 1], [0, 2]]
+
+
+def test_branch_uar_and_weights_for_multi_branch_models():
+
+    metric = DFERMetric(class_names=('a', 'b'))
+    samples = []
+    for gt, fused, video, face in ((0, 0, 0, 1), (1, 1, 0, 1), (1, 1, 1, 1),
+                                   (0, 0, 0, 0)):
+        samples.append(dict(
+            gt_label=torch.tensor([gt]), pred_label=torch.tensor(fused),
+            branch_pred_labels=dict(video=video, face=face),
+            branch_weights=torch.tensor([0.75, 0.25])))
+    metric.process(None, samples)
+    out = metric.compute_metrics(metric.results)
+    assert out['UAR'] == 1.0
+    # video: class a 2/2, class b 1/2; face: class a 1/2, class b 2/2
+    assert out['UAR/video'] == pytest.approx(0.75)
+    assert out['UAR/face'] == pytest.approx(0.75)
+    assert out['weight/video'] == pytest.approx(0.75)

@@ -156,3 +156,18 @@ def test_fixed_weights_sum_to_one_for_the_whole_sweep(branches):
         assert torch.allclose(w[:, 0], torch.full((2, ), alpha))
         rest = torch.full((2, branches - 1), (1 - alpha) / (branches - 1))
         assert torch.allclose(w[:, 1:], rest)
+
+
+def test_predictions_carry_each_branch_own_label_and_weight():
+    model = MODELS.build(star_cfg()).eval()
+    data = model.data_preprocessor(_batch())
+    with torch.no_grad():
+        samples = model(**data, mode='predict')
+        feats = model.extract_feat(data['inputs'])
+        positive, negative = model.text_features()
+    for i, sample in enumerate(samples):
+        assert set(sample.branch_pred_labels) == {'video', 'parsing',
+                                                  'landmarks'}
+        own = pn_similarity(feats['parsing'][i:i + 1], positive, negative)
+        assert sample.branch_pred_labels['parsing'] == int(own.argmax())
+        assert torch.isclose(sample.branch_weights.sum(), torch.tensor(1.))

@@ -42,7 +42,9 @@ def uar_war(matrix: np.ndarray) -> Dict[str, object]:
 class DFERMetric(BaseMetric):
     """DFER's metrics: UAR (mean per-class recall) and WAR (accuracy).
 
-    Returns ``UAR``, ``WAR`` and ``recall/<class>``; logs a per-class table.
+    Returns ``UAR``, ``WAR`` and ``recall/<class>``, and for models with
+    several branches ``UAR/<branch>`` (each branch's own prediction) and
+    ``weight/<branch>`` (its mean fusion weight); logs a per-class table.
     The last confusion matrix stays on the metric as
     ``last_confusion_matrix`` for ``DFERResultsHook`` to save.
 
@@ -62,9 +64,14 @@ class DFERMetric(BaseMetric):
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
-            self.results.append(
-                dict(pred=int(sample['pred_label'].reshape(-1)[0]),
-                     gt=int(sample['gt_label'].reshape(-1)[0])))
+            result = dict(pred=int(sample['pred_label'].reshape(-1)[0]),
+                          gt=int(sample['gt_label'].reshape(-1)[0]))
+            branches = sample.get('branch_pred_labels')
+            if branches and len(branches) > 1:
+                result['branches'] = dict(branches)
+                result['weights'] = [
+                    float(w) for w in sample['branch_weights'].reshape(-1)]
+            self.results.append(result)
 
     def _names(self) -> List[str]:
         if self.class_names:
@@ -90,7 +97,28 @@ class DFERMetric(BaseMetric):
         for name, recall in zip(names, stats['recall']):
             if not np.isnan(recall):
                 metrics[f'recall/{name}'] = float(recall)
+        metrics.update(branch_metrics(results, labels, len(names)))
         return metrics
+
+
+def branch_metrics(results: List[dict], labels: np.ndarray,
+                   num_classes: int) -> Dict[str, float]:
+    """UAR of each branch alone and its mean fusion weight.
+
+    Only for multi-branch models: ``UAR/<branch>`` is the UAR of the
+    branch's own prediction, ``weight/<branch>`` the mean of the weight the
+    fusion gave it.
+    """
+    if not results or 'branches' not in results[0]:
+        return {}
+    metrics = {}
+    for m, branch in enumerate(results[0]['branches']):
+        preds = np.array([r['branches'][branch] for r in results])
+        matrix = confusion_matrix(labels, preds, num_classes)
+        metrics[f'UAR/{branch}'] = uar_war(matrix)['UAR']
+        metrics[f'weight/{branch}'] = float(
+            np.mean([r['weights'][m] for r in results]))
+    return metrics
 
 
 def format_recall_table(names: Sequence[str], stats: dict) -> str:

@@ -153,15 +153,27 @@ class FineCLIPER(BaseModel):
     def predict(self, inputs: Dict[str, torch.Tensor],
                 data_samples: Optional[List[DFERDataSample]] = None
                 ) -> List[DFERDataSample]:
-        """Class probabilities from the fused representation (Eq 1, 10)."""
-        similarity, fused, weights, _ = self._fuse(inputs)
+        """Class probabilities from the fused representation (Eq 1, 10).
+
+        Each data sample also gets ``branch_weights`` (``(M,)``, the fusion
+        weights) and ``branch_pred_labels`` (``{branch: class}``, what each
+        representation alone predicts).
+        """
+        similarity, fused, weights, sims = self._fuse(inputs)
         scores = class_probabilities(similarity(fused), self.temperature)
         if data_samples is None:
             data_samples = [DFERDataSample() for _ in range(len(scores))]
-        for sample, score, weight in zip(data_samples, scores, weights):
+        # What each branch alone would predict: lets the metric tell which
+        # modality carries the fused prediction.
+        branch_preds = {name: s.argmax(dim=-1).tolist()
+                        for name, s in sims.items()}
+        for i, (sample, score, weight) in enumerate(
+                zip(data_samples, scores, weights)):
             sample.set_pred_score(score)
             sample.set_pred_label(score.argmax())
             sample.set_field(weight, 'branch_weights')
+            sample.set_field({name: preds[i] for name, preds in
+                              branch_preds.items()}, 'branch_pred_labels')
         return data_samples
 
     def forward(self, inputs: Dict[str, torch.Tensor],
