@@ -22,12 +22,12 @@ import numpy as np
 from mmengine.config import Config
 from tqdm import tqdm
 
-from fineclip.apis.face_map_extraction import ClipSource, clips_from_folder
+from fineclip.apis.face_map_extraction import (ClipSource, clips_from_folder,
+                                               config_clip_infos)
 from fineclip.datasets.face_maps import FaceMaps, load_face_maps
 from fineclip.datasets.video import read_video_frames, video_length
 from fineclip.preprocessing.describers.base import (BaseDescriber, ClipInput,
                                                     segment_middles)
-from fineclip.registry import DATASETS
 
 
 @dataclass
@@ -85,25 +85,16 @@ def description_clips_from_config(
     Returns:
         One :class:`DescriptionClip` per clip id, with its class name.
     """
-    clips = {}
-    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        if key not in cfg:
-            continue
-        ds_cfg = cfg[key].dataset.copy()
+    clips = []
+    for info, label, ds_cfg in config_clip_infos(cfg):
         maps = face_map_dir
         if maps is None and ds_cfg.get('face_map_dir'):
             maps = osp.join(ds_cfg.data_root, ds_cfg.face_map_dir)
-        # The maps and texts may not exist yet: this run may be what makes
-        # the texts, so the dataset must not insist on either.
-        ds_cfg.update(pipeline=[], face_map_dir=None, description_file=None)
-        dataset = DATASETS.build(ds_cfg)
-        for info in dataset.load_data_list():
-            clips.setdefault(info['clip_id'], DescriptionClip(
-                info['clip_id'], info.get('frame_dir'),
-                info.get('frame_names', []), info.get('video_path'),
-                label=dataset.classes[info['label']],
-                face_map_path=_face_map_path(maps, info['clip_id'])))
-    return list(clips.values())
+        clips.append(DescriptionClip(
+            info['clip_id'], info.get('frame_dir'),
+            info.get('frame_names', []), info.get('video_path'),
+            label=label, face_map_path=_face_map_path(maps, info['clip_id'])))
+    return clips
 
 
 def description_clips_from_folder(

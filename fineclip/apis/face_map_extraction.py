@@ -10,7 +10,7 @@ import json
 import os
 import os.path as osp
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, Iterator, List, Optional
+from typing import Iterable, Iterator, List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -55,19 +55,37 @@ class ClipSource:
         return np.stack(frames)
 
 
-def clips_from_config(cfg: Config) -> List[ClipSource]:
-    """Every clip of the dataset a config points at (train and test)."""
-    clips: Dict[str, ClipSource] = {}
+def config_clip_infos(cfg: Config) -> Iterator[Tuple[dict, str, dict]]:
+    """Every clip of the dataset a config points at (train and test).
+
+    The datasets are read from their split files only: no pipeline, and
+    neither face maps nor descriptions are required, since the data tools
+    that call this may be what creates them.
+
+    Yields:
+        ``(info, class name, dataset config)`` once per clip id.
+    """
+    seen = set()
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         if key not in cfg:
             continue
-        ds_cfg = cfg[key].dataset.copy()
-        ds_cfg.update(pipeline=[], face_map_dir=None)
-        for info in DATASETS.build(ds_cfg).load_data_list():
-            clips.setdefault(info['clip_id'], ClipSource(
-                info['clip_id'], info.get('frame_dir'),
-                info.get('frame_names', []), info.get('video_path')))
-    return list(clips.values())
+        ds_cfg = cfg[key].dataset
+        bare = ds_cfg.copy()
+        bare.update(pipeline=[], face_map_dir=None, description_file=None)
+        dataset = DATASETS.build(bare)
+        for info in dataset.load_data_list():
+            if info['clip_id'] not in seen:
+                seen.add(info['clip_id'])
+                yield info, dataset.classes[info['label']], ds_cfg
+
+
+def clips_from_config(cfg: Config) -> List[ClipSource]:
+    """Every clip of the dataset a config points at (train and test)."""
+    return [
+        ClipSource(info['clip_id'], info.get('frame_dir'),
+                   info.get('frame_names', []), info.get('video_path'))
+        for info, _, _ in config_clip_infos(cfg)
+    ]
 
 
 def clips_from_folder(root: str) -> List[ClipSource]:

@@ -170,3 +170,28 @@ def test_command_line_on_a_config(fake_module, synthetic_root, tmp_path):
     assert 'frames with a face:' in out and '"nme_mean"' in out
     written = sorted(os.listdir(osp.join(synthetic_root, 'extracted')))
     assert written[0] == '00001.npz' and len(written) == 15  # + summary
+
+
+def test_config_clips_need_neither_maps_nor_descriptions(synthetic_root):
+    """The data tools run before the files they make exist: a FineCLIPER*+
+    config whose face maps and descriptions are still missing lists its
+    clips all the same, with their class names."""
+    from mmengine.config import Config
+
+    from fineclip.apis.description_generation import \
+        description_clips_from_config
+    from fineclip.apis.face_map_extraction import clips_from_config
+    dataset = dict(type='DFEWDataset', data_root=synthetic_root, fold=1,
+                   face_map_dir='not_yet', description_file='not_yet.jsonl')
+    cfg = Config(dict(
+        train_dataloader=dict(dataset=dict(dataset, split='train')),
+        test_dataloader=dict(dataset=dict(dataset, split='test'))))
+    clips = clips_from_config(cfg)
+    assert sorted(c.clip_id for c in clips) == [f'{i:05d}'
+                                                 for i in range(1, 15)]
+    described = description_clips_from_config(cfg)
+    assert [c.clip_id for c in described] == [c.clip_id for c in clips]
+    assert all(c.label in ('Happy', 'Sad', 'Neutral', 'Angry', 'Surprise',
+                           'Disgust', 'Fear') for c in described)
+    assert described[0].face_map_path == osp.join(
+        synthetic_root, 'not_yet', described[0].clip_id + '.npz')
