@@ -25,6 +25,7 @@ from tqdm import tqdm
 from fineclip.apis.face_map_extraction import (ClipSource, clips_from_folder,
                                                config_clip_infos)
 from fineclip.datasets.face_maps import FaceMaps, load_face_maps
+from fineclip.datasets.transforms.loading import read_frame_files
 from fineclip.datasets.video import read_video_frames, video_length
 from fineclip.preprocessing.describers.base import (BaseDescriber, ClipInput,
                                                     segment_middles)
@@ -53,11 +54,8 @@ class DescriptionClip(ClipSource):
         only those frames are decoded."""
         if self.video_path:
             return np.stack(read_video_frames(self.video_path, indices))
-        unique = sorted({int(i) for i in indices})
-        subset = ClipSource(self.clip_id, self.frame_dir,
-                            [self.frame_names[i] for i in unique])
-        frames = dict(zip(unique, subset.read_frames()))
-        return np.stack([frames[int(i)] for i in indices])
+        return np.stack(read_frame_files(self.frame_dir, self.frame_names,
+                                         indices, self.clip_id))
 
     def load_face_maps(self) -> Optional[FaceMaps]:
         """The clip's face maps (checked against its frame count), or

@@ -20,6 +20,7 @@ from tqdm import tqdm
 from fineclip.datasets.base import IMAGE_EXTENSIONS, list_frames
 from fineclip.datasets.face_maps import (FaceMaps, fill_missing,
                                          load_face_maps, save_face_maps)
+from fineclip.datasets.transforms.loading import read_frame_files
 from fineclip.datasets.video import (VIDEO_EXTENSIONS, read_video_frames,
                                      video_length)
 from fineclip.registry import DATASETS
@@ -41,18 +42,9 @@ class ClipSource:
         if self.video_path:
             inds = range(video_length(self.video_path))
             return np.stack(read_video_frames(self.video_path, inds))
-        frames = []
-        for name in self.frame_names:
-            path = osp.join(self.frame_dir, name)
-            img = cv2.imread(path, cv2.IMREAD_COLOR)
-            if img is None:
-                raise OSError(f"Cannot decode frame '{path}' of clip "
-                              f'{self.clip_id}')
-            frames.append(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
-        if len({f.shape for f in frames}) > 1:
-            raise ValueError(f"Clip {self.clip_id} in '{self.frame_dir}' "
-                             'mixes frame sizes')
-        return np.stack(frames)
+        return np.stack(read_frame_files(
+            self.frame_dir, self.frame_names, range(len(self.frame_names)),
+            self.clip_id))
 
 
 def config_clip_infos(cfg: Config) -> Iterator[Tuple[dict, str, dict]]:

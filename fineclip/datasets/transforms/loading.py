@@ -1,11 +1,42 @@
 """Decoding the sampled frames."""
 import os.path as osp
+from typing import List, Sequence
 
 import cv2
+import numpy as np
 from mmcv.transforms import BaseTransform
 
 from fineclip.registry import TRANSFORMS
 from ..video import read_video_frames
+
+
+def read_frame_files(frame_dir: str, names: Sequence[str],
+                     indices: Sequence[int], clip_id=None) -> List[np.ndarray]:
+    """Reads frames ``names[i]`` for ``i`` in ``indices`` as RGB uint8.
+
+    Each distinct frame is decoded once even when indices repeat it.
+
+    Raises:
+        OSError: a frame that cannot be decoded (the message names it).
+        ValueError: frames of different sizes.
+    """
+    cache = {}
+    imgs = []
+    for idx in indices:
+        idx = int(idx)
+        if idx not in cache:
+            path = osp.join(frame_dir, names[idx])
+            img = cv2.imread(path, cv2.IMREAD_COLOR)
+            if img is None:
+                raise OSError(f"Cannot decode frame '{path}' of clip "
+                              f'{clip_id}')
+            cache[idx] = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+        imgs.append(cache[idx])
+    shapes = {img.shape for img in cache.values()}
+    if len(shapes) > 1:
+        raise ValueError(f"Clip {clip_id} in '{frame_dir}' mixes frame "
+                         f'sizes {sorted(shapes)}')
+    return imgs
 
 
 @TRANSFORMS.register_module()
@@ -24,24 +55,9 @@ class DecodeFrames(BaseTransform):
             results['imgs'] = imgs
             results['img_shape'] = imgs[0].shape[:2]
             return results
-        names = results['frame_names']
-        cache = {}
-        imgs = []
-        for idx in results['frame_inds']:
-            idx = int(idx)
-            if idx not in cache:
-                path = osp.join(results['frame_dir'], names[idx])
-                img = cv2.imread(path, cv2.IMREAD_COLOR)
-                if img is None:
-                    raise OSError(f"Cannot decode frame '{path}' of clip "
-                                  f"{results.get('clip_id')}")
-                cache[idx] = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-            imgs.append(cache[idx])
-        shapes = {img.shape for img in cache.values()}
-        if len(shapes) > 1:
-            raise ValueError(f"Clip {results.get('clip_id')} in "
-                             f"'{results['frame_dir']}' mixes frame sizes "
-                             f'{sorted(shapes)}')
+        imgs = read_frame_files(results['frame_dir'],
+                                results['frame_names'],
+                                results['frame_inds'], results.get('clip_id'))
         results['imgs'] = imgs
         results['img_shape'] = imgs[0].shape[:2]
         return results
