@@ -12,10 +12,13 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = sorted(
     p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'),
                          recursive=True)
-    if '_base_' not in p and 'ablations' not in p)
+    if '_base_' not in p and 'ablations' not in p and '_to_' not in p)
 # Ablations are one-line changes of a main config; they are compared with
-# it below instead of building 15 more ViT-B/16 models.
+# it below instead of building 15 more ViT-B/16 models. So are the
+# zero-shot targets: a source config with another test set.
 ABLATIONS = sorted(glob.glob(osp.join(ROOT, 'configs', 'ablations', '*.py')))
+ZERO_SHOT_TARGETS = sorted(
+    glob.glob(osp.join(ROOT, 'configs', 'zeroshot', '*_to_*.py')))
 
 
 @pytest.mark.parametrize('path', CONFIGS,
@@ -129,3 +132,23 @@ def _base_of(path):
             if line.startswith('_base_'):
                 return line.split("'")[1]
     raise AssertionError(f'{path} names no _base_')
+
+
+@pytest.mark.parametrize('path', ZERO_SHOT_TARGETS,
+                         ids=[osp.basename(p) for p in ZERO_SHOT_TARGETS])
+def test_zero_shot_target_changes_only_the_test_set(path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    cfg = Config.fromfile(path)
+    base = Config.fromfile(osp.join(osp.dirname(path), _base_of(path)))
+    ours, theirs = _flatten(cfg.to_dict()), _flatten(base.to_dict())
+    changed = {k for k in set(ours) | set(theirs)
+               if ours.get(k, '<absent>') != theirs.get(k, '<absent>')}
+    unexpected = [k for k in changed
+                  if not k.startswith(('test_dataloader.dataset',
+                                       'embedded_default.synthetic_data'))]
+    assert not unexpected, f'{path} also changes {unexpected}'
+    # the target named in the file name is the one tested
+    target = osp.basename(path)[:-3].split('_to_')[1]
+    assert cfg.test_dataloader.dataset.type.lower().startswith(target)
+    assert cfg.test_dataloader.dataset.split == 'test'
+    assert cfg.model.type == 'ZeroShotFineCLIPER'

@@ -1,6 +1,8 @@
 """Test a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [--dump F]``.
 
-Prints UAR, WAR and per-class recall on the config's test split.
+Prints UAR, WAR and per-class recall on the config's test split. A config
+that sets ``test_without_checkpoint = True`` (an untrained baseline, such as
+plain CLIP zero-shot) runs without CHECKPOINT.
 """
 import argparse
 
@@ -15,7 +17,9 @@ from fineclip.apis import (add_common_arguments, apply_common_options,
 def parse_args():
     parser = argparse.ArgumentParser(description='Test a FineCLIP model')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('checkpoint', nargs='?',
+                        help='checkpoint file (required unless the config '
+                        'sets test_without_checkpoint = True)')
     parser.add_argument(
         '--dump', type=str,
         help='write every sample\'s pred_score, pred_label and gt_label to '
@@ -28,6 +32,12 @@ def merge_args(cfg: Config, args) -> Config:
     """Applies the command-line options to the config."""
     cfg = apply_common_options(cfg, args.config, args.work_dir,
                                args.cfg_options, args.launcher)
+    if args.checkpoint is None and not cfg.get('test_without_checkpoint'):
+        # Testing random adapters by accident would print a plausible,
+        # meaningless number.
+        raise SystemExit(
+            f'{args.config}: give a CHECKPOINT; only configs with '
+            'test_without_checkpoint = True test untrained weights.')
     cfg.load_from = args.checkpoint
     if args.dump:
         if not args.dump.endswith(('.pkl', '.pickle')):

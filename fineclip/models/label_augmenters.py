@@ -4,9 +4,10 @@ Each augmenter returns a dict from a prompt group name to one prompt per
 class. The group names are also the names of the text encoder's adapter
 stacks, so the positive and the negative prompts get separate adapters.
 """
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from fineclip.registry import LABEL_AUGMENTERS
+from .class_descriptions import describe_classes
 
 DEFAULT_TEMPLATE = 'A person with an expression of {cls}.'
 
@@ -87,3 +88,53 @@ class PNLessAugmenter(PNAugmenter):
                  'less {cls}.',
                  lowercase: bool = True):
         super().__init__(template, negative_template, lowercase)
+
+
+@LABEL_AUGMENTERS.register_module()
+class ClassDescriptionAugmenter(PositiveOnlyAugmenter):
+    """Prompts that describe each class's facial actions (class descriptors).
+
+    The positive prompt fills ``template``'s ``{desc}`` slot with the
+    class's description from :mod:`fineclip.models.class_descriptions` (and
+    ``{cls}``, if present, with its name); an optional negative template
+    makes PN descriptors of them. Used where class names alone carry no
+    meaning for the text tower, as in zero-shot transfer.
+
+    Args:
+        template (str): Positive prompt with a ``{desc}`` slot.
+        negative_template (str, optional): Negative prompt (``{cls}`` and/or
+            ``{desc}`` slots); ``None``: positive prompts only.
+        descriptions (dict, optional): ``{class name: description}``
+            replacing the built-in ones for those classes.
+        lowercase (bool): Lower-case class names in ``{cls}``.
+    """
+
+    def __init__(self,
+                 template: str = 'A face where {desc}.',
+                 negative_template: Optional[str] = None,
+                 descriptions: Optional[Dict[str, str]] = None,
+                 lowercase: bool = True):
+        for name, text in (('template', template),
+                           ('negative_template', negative_template)):
+            if text is not None and '{desc}' not in text \
+                    and '{cls}' not in text:
+                raise ValueError(f"{name} '{text}' has neither a '{{desc}}' "
+                                 "nor a '{cls}' slot.")
+        super().__init__(template, lowercase)
+        self.negative_template = negative_template
+        self.descriptions = dict(descriptions or {})
+        self.groups = (('positive', 'negative') if negative_template
+                       else ('positive', ))
+
+    def _fill_both(self, template: str, names: List[str],
+                   descs: List[str]) -> List[str]:
+        return [template.format(cls=n, desc=d) for n, d in zip(names, descs)]
+
+    def __call__(self, class_names: Sequence[str]) -> Dict[str, List[str]]:
+        names = self._names(class_names)
+        descs = describe_classes(class_names, self.descriptions)
+        prompts = {'positive': self._fill_both(self.template, names, descs)}
+        if self.negative_template:
+            prompts['negative'] = self._fill_both(self.negative_template,
+                                                  names, descs)
+        return prompts

@@ -1,0 +1,84 @@
+"""The zero-shot protocol end to end on tiny shapes: the synthetic source
+trains on captions only, then it and plain CLIP are tested on the other
+dataset, through the shipped configs."""
+import json
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+from fineclip.apis import load_config
+from fineclip.apis.zero_shot import zero_shot_table
+from tests.tools.test_train_test import ROOT
+
+ZS = osp.join(ROOT, 'configs', 'zeroshot')
+SOURCE = osp.join(ZS, 'fineclip_dagger_zs_synthetic_mafw_caption.py')
+TARGET = osp.join(ZS, 'fineclip_dagger_zs_synthetic_mafw_caption_to_dfew.py')
+BASELINE = osp.join(ZS, 'clip_zs_synthetic_dfew.py')
+SMALL = dict(image_size=64, min_frames=8, max_frames=10)
+
+
+def small(path, root, layout, clips):
+    """The shipped config on random tiny weights and a tiny set in root."""
+    cfg = load_config(path)
+    options = {
+        'model.clip.pretrained': None,
+        'embedded_default.tiny_clip': None,
+        'embedded_default.synthetic_data': dict(
+            layout=layout, out_dir=root, num_clips=clips, seed=3,
+            video=layout == 'mafw', **SMALL) if layout == 'mafw' else
+        dict(layout=layout, out_dir=root, num_clips=clips, seed=3, **SMALL),
+        'train_cfg.max_epochs': 1,
+        'default_hooks.logger.interval': 1,
+    }
+    for loader in ('train', 'val', 'test'):
+        options[f'{loader}_dataloader.batch_size'] = 8
+        options[f'{loader}_dataloader.num_workers'] = 0
+    cfg.merge_from_dict(options)
+    return cfg
+
+
+@pytest.fixture(scope='module')
+def roots(tmp_path_factory):
+    base = tmp_path_factory.mktemp('zero_shot')
+    return str(base / 'mafw'), str(base / 'dfew'), str(base / 'runs')
+
+
+def test_zero_shot_table_trains_on_captions_and_tests_both_rows(roots):
+    mafw, dfew, work_dir = roots
+    source = small(SOURCE, mafw, 'mafw', 55)
+    for loader in ('train', 'val', 'test'):
+        source[f'{loader}_dataloader'].dataset.data_root = mafw
+    target = small(TARGET, dfew, 'dfew', 35)
+    target.merge_from_dict({'test_dataloader.dataset.data_root': dfew})
+    baseline = small(BASELINE, dfew, 'dfew', 35)
+    baseline.merge_from_dict({'test_dataloader.dataset.data_root': dfew})
+    # the source config itself reads captions, never labels
+    assert source.train_dataloader.dataset.captions is True
+    result = zero_shot_table(source, [target], [baseline], work_dir)
+    assert result['checkpoint'].endswith('epoch_1.pth')
+    column = f'DFEW ({dfew})'
+    assert result['columns'] == [column]
+    rows = result['rows']
+    assert set(rows) == {'CLIP (no training)',
+                         'fineclip_dagger_zs_synthetic_mafw_caption '
+                         '(caption-trained)'}
+    for cells in rows.values():
+        metrics = cells[column]
+        # the target's 7 classes, not the source's 11
+        assert len([k for k in metrics if k.startswith('recall/')]) == 7
+        assert 0 <= metrics['UAR'] <= 1
+    table = open(osp.join(work_dir, 'zero_shot.md')).read()
+    assert 'CLIP (no training)' in table and '14.29' in table
+    saved = json.load(open(osp.join(work_dir, 'zero_shot.json')))
+    assert saved['rows'] == rows
+
+
+def test_test_tool_refuses_a_trained_config_without_checkpoint():
+    proc = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools/test.py'),
+         osp.join(ROOT, 'configs/synthetic/fineclip_synthetic.py')],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    assert 'give a CHECKPOINT' in proc.stderr
