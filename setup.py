@@ -46,6 +46,9 @@ setup(
         # The offline face analyser. mediapipe itself must be installed with
         # --no-deps (its metadata pins numpy<2): see README, "Face maps".
         'mediapipe': ['protobuf>=4.25.3,<5', 'attrs>=19.1.0'],
+        # tools/infer.py's face detector (MTCNN with bundled weights); 2.6
+        # pins torch<2.3.
+        'infer': ['facenet-pytorch==2.5.3'],
     },
     zip_safe=False,
 )

@@ -122,3 +122,8 @@ FACE_ANALYZERS = Registry(
     'face analyzer', scope=SCOPE, locations=['fineclip.preprocessing'])
 DESCRIBERS = Registry(
     'describer', scope=SCOPE, locations=['fineclip.preprocessing'])
+# Face detectors for tools/infer.py (fineclip.preprocessing's __init__ does
+# not import them, hence their own location).
+FACE_DETECTORS = Registry(
+    'face detector', scope=SCOPE,
+    locations=['fineclip.preprocessing.face_detectors'])
