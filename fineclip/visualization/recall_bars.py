@@ -21,15 +21,15 @@ def plot_per_class_recall(rows: Sequence[Tuple[str, float, float]],
     names = [r[0] for r in rows]
     means = [100 * r[1] for r in rows]
     stds = [100 * r[2] for r in rows]
+    # One run has no spread to show: no error bars (and no promise of them).
+    spread = any(s > 0 for s in stds)
     fig, ax = plt.subplots(figsize=(1.2 + 0.8 * len(rows), 3.6))
-    bars = ax.bar(range(len(rows)), means, yerr=stds, capsize=4,
-                  color='#4c78a8')
+    bars = ax.bar(range(len(rows)), means, yerr=stds if spread else None,
+                  capsize=4, color='#4c78a8')
     for bar, mean, std in zip(bars, means, stds):
         ax.text(bar.get_x() + bar.get_width() / 2, mean + std + 1.5,
                 f'{mean:.1f}', ha='center', va='bottom', fontsize=8)
     ax.set_xticks(range(len(rows)), names, rotation=30, ha='right')
-    # One run has no spread to show: do not promise error bars then.
-    spread = any(s > 0 for s in stds)
     ax.set_ylabel('recall (%), mean ± std' if spread else 'recall (%)')
     ax.set_ylim(0, max(110, max(m + s for m, s in zip(means, stds)) + 10))
     if title:

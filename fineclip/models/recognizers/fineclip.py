@@ -156,8 +156,9 @@ class FineCLIPER(BaseModel):
         """Class probabilities from the fused representation (Eq 1, 10).
 
         Each data sample also gets ``branch_weights`` (``(M,)``, the fusion
-        weights) and ``branch_pred_labels`` (``{branch: class}``, what each
-        representation alone predicts).
+        weights), ``branch_pred_labels`` (``{branch: class}``, what each
+        representation alone predicts) and the metainfo ``classes`` (the
+        class names of the score columns).
         """
         similarity, fused, weights, sims = self._fuse(inputs)
         scores = class_probabilities(similarity(fused), self.temperature)
@@ -174,6 +175,8 @@ class FineCLIPER(BaseModel):
             sample.set_field(weight, 'branch_weights')
             sample.set_field({name: preds[i] for name, preds in
                               branch_preds.items()}, 'branch_pred_labels')
+            # Names the score columns, so a --dump file stands on its own.
+            sample.set_metainfo(dict(classes=self.class_names))
         return data_samples
 
     def forward(self, inputs: Dict[str, torch.Tensor],
