@@ -14,6 +14,8 @@ custom_hooks = [
     dict(type='ClassNamesHook'),
     dict(type='DFERResultsHook'),
     dict(type='RNGStateHook'),
+    # checkpoints hold the tunable weights and the frozen ones' fingerprint
+    dict(type='AdapterCheckpointHook'),
 ]
 
 env_cfg = dict(

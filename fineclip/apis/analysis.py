@@ -292,8 +292,9 @@ def load_model_and_loader(config: str, checkpoint: str,
     Returns:
         tuple: ``(model, dataloader, cfg)``.
     """
-    from mmengine.runner import Runner, load_checkpoint
+    from mmengine.runner import Runner
 
+    from fineclip.engine.checkpoints import CheckpointError, load_weights
     from fineclip.registry import MODELS
     from .cli import load_data_tool_config
 
@@ -306,9 +307,8 @@ def load_model_and_loader(config: str, checkpoint: str,
         model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
     model = MODELS.build(model_cfg)
     try:
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=True,
-                        logger='silent')
-    except RuntimeError as err:
+        load_weights(model, checkpoint)
+    except CheckpointError as err:
         raise RuntimeError(
             f"'{checkpoint}' does not fit the model of '{config}': was it "
             f'trained with this config (and these --cfg-options)?\n{err}'

@@ -42,6 +42,8 @@ import torch
 from mmengine.config import Config
 
 from fineclip.datasets.base import IMAGE_EXTENSIONS, list_frames, natural_key
+from fineclip.engine.checkpoints import CheckpointError
+from fineclip.engine.checkpoints import load_weights as _load_weights
 from fineclip.datasets.face_maps import FaceMaps, save_face_maps
 from fineclip.datasets.transforms.loading import read_frame_files
 from fineclip.datasets.transforms.sampling import segment_indices
@@ -332,49 +334,13 @@ def class_names_from(cfg: Config, meta: Optional[dict]) -> Tuple[str, ...]:
 
 
 def load_weights(model: torch.nn.Module, checkpoint: str) -> dict:
-    """Loads an MMEngine checkpoint's ``state_dict`` strictly.
-
-    Read with ``torch.load(weights_only=True)``, as the project reads every
-    weight file (:mod:`fineclip.compat` lets MMEngine's own checkpoints
-    through): a checkpoint cannot run code.
-
-    Returns:
-        The checkpoint's ``meta`` (empty if none).
-    """
-    import pickle
-
-    from mmengine.runner import load_state_dict
-    if not osp.isfile(checkpoint):
-        raise FileNotFoundError(f"No such checkpoint: '{checkpoint}'")
+    """Loads a trained checkpoint into ``model`` (see
+    :func:`fineclip.engine.checkpoints.load_weights`); returns its
+    ``meta``."""
     try:
-        ckpt = torch.load(checkpoint, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise InferenceError(
-            f"'{checkpoint}' holds objects other than tensors and plain "
-            'containers; it is read with weights_only=True so that a file '
-            f'cannot run code ({err})') from err
-    except Exception as err:
-        raise InferenceError(f"Cannot read checkpoint '{checkpoint}': "
-                             f'{err}') from err
-    if not isinstance(ckpt, dict):
-        raise InferenceError(f"'{checkpoint}' is not a checkpoint dict")
-    state = ckpt.get('state_dict', ckpt)
-    # checkpoints saved from a DDP-wrapped model prefix every key
-    state = {k[len('module.'):] if k.startswith('module.') else k: v
-             for k, v in state.items()}
-    try:
-        load_state_dict(model, state, strict=True)
-    except RuntimeError as err:
-        lines = [line for line in str(err).splitlines() if line.strip()]
-        more = f'\n  ... and {len(lines) - 6} more' if len(lines) > 6 \
-            else ''
-        raise InferenceError(
-            f"'{checkpoint}' does not fit the config's model (another "
-            'config, or other --cfg-options?):\n  '
-            + '\n  '.join(line[:300] for line in lines[1:6]) + more
-        ) from err
-    meta = ckpt.get('meta')
-    return meta if isinstance(meta, dict) else {}
+        return _load_weights(model, checkpoint)
+    except CheckpointError as err:
+        raise InferenceError(str(err)) from err
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """An interrupted run resumed with --resume ends where an uninterrupted one
-does."""
+does, from an adapter-only checkpoint."""
 import copy
 
 import pytest
@@ -8,6 +8,7 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
+from fineclip.models.clip import build_clip
 from fineclip.registry import HOOKS
 from tests.tools.test_train_test import tiny_data, write_small_config  # noqa
 
@@ -48,12 +49,23 @@ def test_resume_ends_where_the_uninterrupted_run_ends(tiny_data, tmp_path):
     cfg = Config.fromfile(
         write_small_config(tmp_path, tiny_data, max_epochs=2, workers=1))
     cfg.train_cfg.val_interval = 1
+    # frozen weights from a file, as real CLIP weights are: checkpoints then
+    # keep only the adapters
+    clip_file = str(tmp_path / 'tiny_clip.pth')
+    torch.manual_seed(5)
+    torch.save(build_clip(cfg.model.clip.arch).state_dict(), clip_file)
+    cfg.model.clip.pretrained = clip_file
     reference = _run(cfg, tmp_path / 'straight', 'straight')
 
     with pytest.raises(Interrupted):
         _run(cfg, tmp_path / 'broken', 'broken-1', interrupt=True)
     assert sorted(p.name for p in (tmp_path / 'broken').glob('*.pth')) == [
         'epoch_1.pth']
+    saved = torch.load(tmp_path / 'broken' / 'epoch_1.pth',
+                       weights_only=True)
+    assert saved['frozen_weights']['source']['clip']['pretrained'] == \
+        clip_file
+    assert not any(k.startswith('clip.') for k in saved['state_dict'])
     resumed = _run(cfg, tmp_path / 'broken', 'broken-2', resume=True)
 
     assert reference.keys() == resumed.keys()

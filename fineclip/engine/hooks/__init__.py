@@ -1,6 +1,8 @@
 """Runner hooks."""
+from .adapter_checkpoint_hook import AdapterCheckpointHook
 from .class_names_hook import ClassNamesHook
 from .results_hook import DFERResultsHook
 from .rng_state_hook import RNGStateHook
 
-__all__ = ['ClassNamesHook', 'DFERResultsHook', 'RNGStateHook']
+__all__ = ['AdapterCheckpointHook', 'ClassNamesHook', 'DFERResultsHook',
+           'RNGStateHook']

@@ -1,0 +1,160 @@
+"""Adapter-only checkpoints: tunable weights plus the frozen ones' identity.
+
+FineCLIPER tunes under a tenth of its weights; the frozen CLIP (and a
+Long-CLIP text tower, if any) is rebuilt from its source every time a model
+is built. A checkpoint therefore need not repeat it: it keeps what training
+changed (the tunable parameters and every buffer) and, under
+``frozen_weights``, a fingerprint of the frozen ones (SHA-256 of their
+names, shapes, dtypes and bytes) and the config entries they came from.
+Loading checks that the model just built has the same frozen weights and
+fills them in, so the loaded model equals the saved one exactly; a model
+built from other weights is refused with a message naming both sources.
+"""
+import hashlib
+import os.path as osp
+from typing import Dict, Iterable, Optional
+
+import torch
+from torch import nn
+
+FROZEN_KEY = 'frozen_weights'
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be read or does not fit the model."""
+
+
+def frozen_parameter_names(model: nn.Module) -> list:
+    """``state_dict`` names of the parameters that do not train, sorted."""
+    return sorted(name for name, param in model.named_parameters()
+                  if not param.requires_grad)
+
+
+def fingerprint(tensors: Dict[str, torch.Tensor],
+                names: Optional[Iterable[str]] = None) -> str:
+    """SHA-256 over the named tensors (names, shapes, dtypes and bytes)."""
+    digest = hashlib.sha256()
+    for name in sorted(names if names is not None else tensors):
+        tensor = tensors[name].detach().to('cpu').contiguous()
+        digest.update(f'{name}|{tuple(tensor.shape)}|{tensor.dtype}|'
+                      .encode())
+        # bytes through a uint8 view: works for every dtype, bf16 included
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy()
+                      .tobytes())
+    return digest.hexdigest()
+
+
+def frozen_identity(model: nn.Module, source: Optional[dict] = None) -> dict:
+    """What ``frozen_weights`` stores: count, fingerprint and source."""
+    names = frozen_parameter_names(model)
+    params = dict(model.named_parameters())
+    return dict(num_tensors=len(names),
+                num_params=sum(params[n].numel() for n in names),
+                sha256=fingerprint(params, names), source=source or {})
+
+
+def strip_frozen(checkpoint: dict, model: nn.Module,
+                 source: Optional[dict] = None) -> dict:
+    """Drops the frozen parameters from ``checkpoint['state_dict']`` and
+    records their identity under ``checkpoint['frozen_weights']``."""
+    names = set(frozen_parameter_names(model))
+    state = checkpoint['state_dict']
+    checkpoint['state_dict'] = type(state)(
+        (k, v) for k, v in state.items() if _plain(k) not in names)
+    checkpoint[FROZEN_KEY] = frozen_identity(model, source)
+    return checkpoint
+
+
+def complete_state_dict(checkpoint: dict, model: nn.Module,
+                        where: str = 'checkpoint') -> dict:
+    """Puts the model's own frozen weights back into an adapter-only
+    checkpoint after checking they are the ones it was trained on.
+
+    A full checkpoint (no ``frozen_weights``) is returned unchanged.
+
+    Raises:
+        RuntimeError: if the model's frozen weights differ from the
+            checkpoint's (another CLIP, other pretrained weights).
+    """
+    identity = checkpoint.get(FROZEN_KEY)
+    if not identity:
+        return checkpoint
+    ours = frozen_identity(model)
+    if ours['sha256'] != identity.get('sha256'):
+        raise RuntimeError(
+            f'{where} holds adapters trained on other frozen weights than '
+            'the model built from this config: checkpoint '
+            f"{identity.get('num_params')} frozen parameters from "
+            f"{identity.get('source') or 'an unrecorded source'}, model "
+            f"{ours['num_params']}. Build the model from the same CLIP "
+            '(model.clip.arch, model.clip.pretrained) and description '
+            'encoder checkpoint as in training.')
+    state = checkpoint['state_dict']
+    prefix = 'module.' if any(k.startswith('module.') for k in state) else ''
+    params = dict(model.named_parameters())
+    for name in frozen_parameter_names(model):
+        state.setdefault(prefix + name, params[name].detach().clone())
+    return checkpoint
+
+
+def _plain(key: str) -> str:
+    """A state-dict key without the DDP wrapper's ``module.`` prefix."""
+    return key[len('module.'):] if key.startswith('module.') else key
+
+
+def load_weights(model: nn.Module, checkpoint: str) -> dict:
+    """Loads a checkpoint's ``state_dict`` into ``model`` strictly, outside
+    a Runner (inference, analysis tools).
+
+    Read with ``torch.load(weights_only=True)``, as the project reads every
+    weight file (:mod:`fineclip.compat` lets MMEngine's own checkpoints
+    through): a checkpoint cannot run code. An adapter-only checkpoint gets
+    the model's frozen weights after its fingerprint check.
+
+    Raises:
+        FileNotFoundError: no such file.
+        CheckpointError: unreadable, or not this model's.
+
+    Returns:
+        The checkpoint's ``meta`` (empty if none).
+    """
+    import pickle
+
+    from mmengine.runner import load_state_dict
+    if not osp.isfile(checkpoint):
+        raise FileNotFoundError(f"No such checkpoint: '{checkpoint}'")
+    try:
+        ckpt = torch.load(checkpoint, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise CheckpointError(
+            f"'{checkpoint}' holds objects other than tensors and plain "
+            'containers; it is read with weights_only=True so that a file '
+            f'cannot run code ({err})') from err
+    except Exception as err:
+        raise CheckpointError(f"Cannot read checkpoint '{checkpoint}': "
+                              f'{err}') from err
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(f"'{checkpoint}' is not a checkpoint dict")
+    if 'state_dict' not in ckpt:
+        ckpt = dict(state_dict=ckpt)
+    try:
+        complete_state_dict(ckpt, model, where=f"'{checkpoint}'")
+    except RuntimeError as err:
+        raise CheckpointError(str(err)) from err
+    state = ckpt['state_dict']
+    # checkpoints saved from a DDP-wrapped model prefix every key
+    state = {k[len('module.'):] if k.startswith('module.') else k: v
+             for k, v in state.items()}
+    try:
+        load_state_dict(model, state, strict=True)
+    except RuntimeError as err:
+        lines = [line for line in str(err).splitlines() if line.strip()]
+        more = f'\n  ... and {len(lines) - 6} more' if len(lines) > 6 \
+            else ''
+        raise CheckpointError(
+            f"'{checkpoint}' does not fit the config's model (another "
+            'config, or other --cfg-options?):\n  '
+            + '\n  '.join(line[:300] for line in lines[1:6]) + more
+        ) from err
+    meta = ckpt.get('meta')
+    return meta if isinstance(meta, dict) else {}
