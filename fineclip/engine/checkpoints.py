@@ -11,6 +11,7 @@ fills them in, so the loaded model equals the saved one exactly; a model
 built from other weights is refused with a message naming both sources.
 """
 import hashlib
+import json
 import os.path as osp
 from typing import Dict, Iterable, Optional
 
@@ -109,7 +110,9 @@ def load_weights(model: nn.Module, checkpoint: str) -> dict:
     Read with ``torch.load(weights_only=True)``, as the project reads every
     weight file (:mod:`fineclip.compat` lets MMEngine's own checkpoints
     through): a checkpoint cannot run code. An adapter-only checkpoint gets
-    the model's frozen weights after its fingerprint check.
+    the model's frozen weights after its fingerprint check. A
+    ``.safetensors`` file from :func:`export_safetensors` loads the same
+    way.
 
     Raises:
         FileNotFoundError: no such file.
@@ -124,7 +127,11 @@ def load_weights(model: nn.Module, checkpoint: str) -> dict:
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f"No such checkpoint: '{checkpoint}'")
     try:
-        ckpt = torch.load(checkpoint, map_location='cpu', weights_only=True)
+        if checkpoint.endswith('.safetensors'):
+            ckpt = read_safetensors(checkpoint)
+        else:
+            ckpt = torch.load(checkpoint, map_location='cpu',
+                              weights_only=True)
     except pickle.UnpicklingError as err:
         raise CheckpointError(
             f"'{checkpoint}' holds objects other than tensors and plain "
@@ -158,3 +165,38 @@ def load_weights(model: nn.Module, checkpoint: str) -> dict:
         ) from err
     meta = ckpt.get('meta')
     return meta if isinstance(meta, dict) else {}
+
+
+def export_safetensors(checkpoint: dict, out_file: str) -> dict:
+    """Writes a checkpoint's weights to ``.safetensors`` for sharing.
+
+    Safetensors holds tensors and string metadata only, so nothing in the
+    file can run code when read. ``frozen_weights`` and ``meta`` go into the
+    metadata as JSON; the optimiser state stays behind (it is for resuming,
+    not sharing).
+
+    Returns:
+        dict: ``tensors`` and ``bytes`` written.
+    """
+    from safetensors.torch import save_file
+    state = {k: v.detach().to('cpu').contiguous()
+             for k, v in checkpoint['state_dict'].items()}
+    metadata = {FROZEN_KEY: json.dumps(checkpoint.get(FROZEN_KEY) or {}),
+                'meta': json.dumps(checkpoint.get('meta') or {},
+                                   default=str)}
+    save_file(state, out_file, metadata=metadata)
+    return dict(tensors=len(state), bytes=osp.getsize(out_file))
+
+
+def read_safetensors(path: str) -> dict:
+    """A ``.safetensors`` file from :func:`export_safetensors` as a
+    checkpoint dict (``state_dict``, ``frozen_weights``, ``meta``)."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+    with safe_open(path, framework='pt') as f:
+        metadata = f.metadata() or {}
+    ckpt = dict(state_dict=load_file(path, device='cpu'))
+    for key in (FROZEN_KEY, 'meta'):
+        if metadata.get(key):
+            ckpt[key] = json.loads(metadata[key])
+    return ckpt

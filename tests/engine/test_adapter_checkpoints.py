@@ -60,3 +60,25 @@ def test_full_checkpoints_load_unchanged(tmp_path):
     assert load_weights(other, path) == {'x': 1}
     for name, tensor in other.state_dict().items():
         assert torch.equal(tensor, model.state_dict()[name]), name
+
+
+def test_safetensors_export_loads_like_the_checkpoint(tmp_path):
+    from fineclip.engine.checkpoints import export_safetensors
+    model = build(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.requires_grad:
+                p.add_(0.5)
+    ckpt = strip_frozen({'state_dict': model.state_dict(),
+                         'meta': {'dataset_meta': {'classes': ['a', 'b']}}},
+                        model, source={'clip': {'pretrained': 'x.pt'}})
+    out = str(tmp_path / 'adapters.safetensors')
+    info = export_safetensors(ckpt, out)
+    assert info['tensors'] == len(ckpt['state_dict'])
+    fresh = build(0)
+    meta = load_weights(fresh, out)
+    assert meta == {'dataset_meta': {'classes': ['a', 'b']}}
+    for name, tensor in fresh.state_dict().items():
+        assert torch.equal(tensor, model.state_dict()[name]), name
+    with pytest.raises(CheckpointError, match='other frozen weights'):
+        load_weights(build(1), out)

@@ -23,3 +23,14 @@ def test_benchmark_dataloader_prints_rates(tiny_data, tmp_path):
     rows = re.findall(r'^\s+(\d)\s+([\d.]+)\s+([\d.]+)$', out, re.M)
     assert [r[0] for r in rows] == ['0', '1']
     assert all(float(r[1]) > 0 for r in rows)
+
+
+def test_checkpoint_size_table_for_the_embedded_default():
+    out = run_tool(['tools/analysis/checkpoint_size.py',
+                    'configs/synthetic/fineclip_synthetic.py'])
+    row = [line for line in out.splitlines()
+           if line.startswith('| fineclip_synthetic.py')][0]
+    full, adapters, with_optim = [
+        float(x) for x in re.findall(r'([\d.]+) MiB', row)]
+    assert adapters < full and adapters < with_optim
+    assert '(AdamW)' in row

@@ -1,0 +1,46 @@
+"""Export a checkpoint's weights to safetensors for sharing.
+
+``python tools/export_adapters.py CHECKPOINT [--out F.safetensors]``
+
+An adapter-only checkpoint (the default since ``AdapterCheckpointHook``)
+gives a file with the tunable weights only, plus the frozen weights'
+fingerprint and source in its metadata; ``tools/infer.py`` and the analysis
+tools read it like the ``.pth`` it came from. The optimiser state is left
+out.
+"""
+import argparse
+import os.path as osp
+
+import torch
+
+from fineclip.engine.checkpoints import FROZEN_KEY, export_safetensors
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('checkpoint', help='MMEngine checkpoint (.pth)')
+    parser.add_argument('--out', help='output file (default: the '
+                        'checkpoint with .safetensors)')
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    if not osp.isfile(args.checkpoint):
+        raise SystemExit(f'No such checkpoint: {args.checkpoint}')
+    out = args.out or osp.splitext(args.checkpoint)[0] + '.safetensors'
+    # weights_only: a shared checkpoint must not be able to run code
+    checkpoint = torch.load(args.checkpoint, map_location='cpu',
+                            weights_only=True)
+    if 'state_dict' not in checkpoint:
+        raise SystemExit(f'{args.checkpoint}: no state_dict (not an '
+                         'MMEngine checkpoint?)')
+    info = export_safetensors(checkpoint, out)
+    kind = ('adapter-only' if checkpoint.get(FROZEN_KEY) else
+            'full (frozen weights included)')
+    print(f"{out}: {info['tensors']} tensors, "
+          f"{info['bytes'] / 2**20:.1f} MiB, {kind}")
+
+
+if __name__ == '__main__':
+    main()
