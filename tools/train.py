@@ -7,7 +7,7 @@ from mmengine.runner import Runner
 
 from fineclip.apis import (add_common_arguments, apply_common_options,
                            enable_local_imports, parse_with_common,
-                           prepare_embedded_default)
+                           prepare_embedded_default, setup_cpu_distributed)
 
 
 def parse_args():
@@ -45,6 +45,7 @@ def main():
     enable_local_imports()  # before the config imports its plugins
     cfg = merge_args(Config.fromfile(args.config), args)
     prepare_embedded_default(cfg)
+    setup_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
 

@@ -1,7 +1,7 @@
 """High-level helpers the command-line tools use."""
 from .cli import (add_common_arguments, apply_common_options,
                   enable_local_imports, load_config, load_data_tool_config,
-                  parse_with_common)
+                  parse_with_common, setup_cpu_distributed)
 from .embedded_default import (ensure_synthetic_data, ensure_tiny_clip,
                                prepare_embedded_default)
 
@@ -10,5 +10,5 @@ __all__ = [
     'ensure_synthetic_data', 'ensure_tiny_clip', 'load_config',
     'load_data_tool_config',
     'parse_with_common',
-    'prepare_embedded_default'
+    'prepare_embedded_default', 'setup_cpu_distributed'
 ]

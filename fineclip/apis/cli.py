@@ -89,3 +89,34 @@ def load_data_tool_config(path: str, cfg_options=None) -> Config:
         import_modules_from_strings(**cfg.custom_imports)
     prepare_embedded_default(cfg)
     return cfg
+
+
+def setup_cpu_distributed(cfg: Config) -> bool:
+    """Lets ``--launcher pytorch`` runs work on CPUs (gloo).
+
+    MMEngine's own ``init_dist`` assumes one GPU per process (it calls
+    ``torch.cuda.set_device``). Without CUDA this starts the gloo process
+    group from torchrun's environment before the Runner is built (the
+    Runner then finds it initialised and keeps it), and wraps the model in
+    DDP without ``device_ids``. With CUDA, or without a launcher, nothing
+    changes.
+
+    Returns:
+        bool: whether a CPU process group is in use.
+    """
+    import torch
+    import torch.distributed as dist
+    if cfg.get('launcher', 'none') == 'none' or torch.cuda.is_available():
+        return False
+    if cfg.launcher != 'pytorch':
+        raise SystemExit(f"--launcher {cfg.launcher} needs CUDA GPUs; on CPU "
+                         'use torchrun (tools/dist_train.sh) with '
+                         '--launcher pytorch.')
+    if not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+    cfg.setdefault('env_cfg', {})['dist_cfg'] = dict(backend='gloo')
+    wrapper = cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel')
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
+    return True
