@@ -98,12 +98,13 @@ def load_dump(path: str) -> dict:
 def resolve_class_names(num_classes: int,
                         from_dump: Optional[Sequence[str]] = None,
                         given: Optional[Sequence[str]] = None) -> List[str]:
-    """Class names: the dump's, else the given ones, else ``class i``.
+    """Class names: the given ones (``--classes`` overrides), else the
+    dump's, else ``class i``.
 
     Raises:
         ValueError: If the chosen names are not ``num_classes`` many.
     """
-    for names, where in ((from_dump, 'the dump'), (given, '--classes')):
+    for names, where in ((given, '--classes'), (from_dump, 'the dump')):
         if names:
             if len(names) != num_classes:
                 raise ValueError(

@@ -82,10 +82,11 @@ def test_plot_confusion_from_dump(trained, tmp_path):
     assert f"UAR       {stats['UAR']:6.4f}" in log
     assert f"WAR       {stats['WAR']:6.4f}" in log
 
-    # in-process: names fall back to numbers, the matrix counts every clip
+    # in-process: the dump names the classes (predictions carry them), the
+    # matrix counts every clip
     result = load_tool('plot_confusion').main(
-        [trained['dump'], '--out', str(tmp_path / 'numbered.png')])
-    assert result['classes'][3] == 'class 3'
+        [trained['dump'], '--out', str(tmp_path / 'named.png')])
+    assert result['classes'][3] == 'Angry'
     assert result['matrix'].sum() == len(samples)
     assert result['matrix'].sum(1).tolist() == np.bincount(
         labels, minlength=7).tolist()

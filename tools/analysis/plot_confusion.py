@@ -6,8 +6,8 @@
 ``DUMP_PKL`` is what ``python tools/test.py CONFIG CHECKPOINT --dump F.pkl``
 writes. Prints UAR, WAR and per-class recall; the recall bars go next to
 the matrix (``<out>_recall.png``) unless ``--recall-out`` says otherwise.
-Class names come from the dump if it holds them, else ``--classes``, else
-they are numbered.
+Class names are ``--classes`` if given, else the dump's (predictions carry
+them), else numbers.
 """
 import argparse
 import os
