@@ -31,7 +31,7 @@ def parse_args(argv=None):
                         '<out>_recall.png)')
     parser.add_argument('--classes', nargs='+',
                         help='class names in label order, if the dump '
-                        'has none')
+                        'has none (given, they override its names)')
     parser.add_argument('--title', default='', help='figure title prefix')
     return parser.parse_args(argv)
 
