@@ -30,8 +30,8 @@ def parse_args(argv=None):
                         help='per-class recall PNG (default: '
                         '<out>_recall.png)')
     parser.add_argument('--classes', nargs='+',
-                        help='class names in label order, if the dump '
-                        'has none (given, they override its names)')
+                        help='class names in label order (default: the '
+                        'names the dump carries)')
     parser.add_argument('--title', default='', help='figure title prefix')
     return parser.parse_args(argv)
 
