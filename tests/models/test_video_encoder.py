@@ -127,3 +127,26 @@ def test_aim_block_follows_equations_5_to_7(tiny_clip):
         assert torch.allclose(aim(x), expected, atol=1e-5)
     assert not aim.t_adapter.skip and aim.s_adapter.skip
     assert not aim.mlp_adapter.skip
+
+
+def test_gradient_checkpointing_gives_the_same_outputs_and_gradients(
+        tiny_clip):
+    for p in tiny_clip.parameters():
+        p.requires_grad_(False)
+    size = tiny_clip.visual.image_size[0]
+    frames = torch.randn(2, 3, 3, size, size)
+    results = []
+    for recompute in (False, True):
+        torch.manual_seed(0)
+        encoder = AIMVideoEncoder(tiny_clip.visual, num_frames=3,
+                                  grad_checkpointing=recompute).train()
+        for block in encoder.blocks:
+            _randomise(block.t_adapter)
+            _randomise(block.mlp_adapter)
+        out = encoder(frames)
+        out.pow(2).sum().backward()
+        results.append((out.detach(), [p.grad.clone() for p in
+                                       encoder.parameters()]))
+    assert torch.allclose(results[0][0], results[1][0], atol=1e-6)
+    for plain, recomputed in zip(results[0][1], results[1][1]):
+        assert torch.allclose(plain, recomputed, atol=1e-6)

@@ -34,3 +34,21 @@ def test_checkpoint_size_table_for_the_embedded_default():
         float(x) for x in re.findall(r'([\d.]+) MiB', row)]
     assert adapters < full and adapters < with_optim
     assert '(AdamW)' in row
+
+
+def test_benchmark_compares_with_full_fine_tuning():
+    out = run_tool(['tools/analysis/benchmark.py',
+                    'configs/synthetic/fineclip_synthetic.py', '--steps', '1',
+                    '--warmup', '0', '--threads', '1',
+                    '--grad-checkpointing'])
+    rows = [line for line in out.splitlines()
+            if line.startswith('| fineclip_synthetic.py')]
+    assert len(rows) == 3, out[-2000:]
+    baseline, adapters, recompute = [
+        [c.strip() for c in row.split('|')[1:-1]] for row in rows]
+    assert 'full fine-tuning' in baseline[0]
+    assert baseline[3] == '1.00' and baseline[6] == '1.00'
+    # the adapters tune a small share of what full fine-tuning tunes
+    assert float(adapters[1][:-1]) < 0.1 * float(baseline[1][:-1])
+    assert 'gradient checkpointing' in recompute[0]
+    assert 'Dense fp32 matmul on the same device' in out

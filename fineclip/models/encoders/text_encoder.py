@@ -5,6 +5,7 @@ with a skip connection. Several independent adapter stacks can share the
 frozen tower; FineCLIPER keeps one for the positive and one for the negative
 prompts. The EOT token after ``ln_final`` is projected and L2-normalised.
 """
+from contextlib import nullcontext
 from typing import Dict, Sequence
 
 import open_clip
@@ -82,8 +83,10 @@ class AdaptedTextEncoder(nn.Module):
                            f'{list(self.adapters)}')
         adapters = self.adapters[stack] if stack is not None else None
         tokens = tokens.to(clip.token_embedding.weight.device)
-        # The embeddings are frozen and precede every adapter: no autograd.
-        with torch.no_grad():
+        # Frozen embeddings precede every adapter: no autograd (unless the
+        # tower itself is fine-tuned).
+        frozen = not clip.token_embedding.weight.requires_grad
+        with torch.no_grad() if frozen else nullcontext():
             x = clip.token_embedding(tokens)
             x = x + clip.positional_embedding[:x.shape[1]].to(x.dtype)
         mask = clip.attn_mask

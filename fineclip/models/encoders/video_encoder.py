@@ -11,9 +11,12 @@ Each frozen residual block of the image tower runs three steps (AIM layout):
 A zero-initialised temporal embedding is added once before the blocks. With
 every adapter zero-initialised, steps 1-3 reduce to the frozen block.
 """
+from contextlib import nullcontext
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from fineclip.registry import ENCODERS
 from ..adapters import Adapter
@@ -93,6 +96,10 @@ class AIMVideoEncoder(nn.Module):
         t_adapter, s_adapter, mlp_adapter (bool): Which adapters to insert.
         mlp_scale (float): Scale ``s`` of the MLP-Adapter (Eq 7), 0.5.
         adapter_ratio (float): Bottleneck ratio of every adapter, 0.25.
+        grad_checkpointing (bool): In training, keep only each block's input
+            and recompute the block in the backward pass: activations of
+            the T frames dominate memory, the frozen blocks cost no weight
+            gradients, so this trades one more forward pass for memory.
     """
 
     def __init__(self,
@@ -102,7 +109,8 @@ class AIMVideoEncoder(nn.Module):
                  s_adapter: bool = True,
                  mlp_adapter: bool = True,
                  mlp_scale: float = 0.5,
-                 adapter_ratio: float = 0.25):
+                 adapter_ratio: float = 0.25,
+                 grad_checkpointing: bool = False):
         super().__init__()
         if getattr(visual, 'attn_pool', None) is not None:
             raise ValueError('AIMVideoEncoder needs a CLIP ViT pooled by its '
@@ -110,6 +118,7 @@ class AIMVideoEncoder(nn.Module):
         # Referenced, not registered: the recognizer owns the frozen CLIP.
         self.__dict__['visual'] = visual
         self.num_frames = num_frames
+        self.grad_checkpointing = grad_checkpointing
         width = visual.conv1.out_channels
         self.temporal_embedding = nn.Parameter(torch.zeros(num_frames, width))
         self.blocks = nn.ModuleList(
@@ -127,8 +136,10 @@ class AIMVideoEncoder(nn.Module):
     def _patch_tokens(self, frames: torch.Tensor) -> torch.Tensor:
         """Frozen patch embedding + class token + position embedding."""
         visual = self.visual
-        # Nothing before the temporal embedding is trainable: skip autograd.
-        with torch.no_grad():
+        # With a frozen tower nothing before the temporal embedding trains:
+        # skip autograd there (a fully fine-tuned tower keeps it).
+        frozen = not visual.conv1.weight.requires_grad
+        with torch.no_grad() if frozen else nullcontext():
             x = visual.conv1(frames).flatten(2).transpose(1, 2)
             cls = visual.class_embedding.to(x.dtype).expand(x.shape[0], 1, -1)
             x = torch.cat([cls, x], dim=1)
@@ -153,8 +164,11 @@ class AIMVideoEncoder(nn.Module):
         length, width = x.shape[1:]
         x = x.view(b, t, length, width) + self.temporal_embedding[:, None]
         x = self.visual.ln_pre(x.view(b * t, length, width))
+        recompute = (self.grad_checkpointing and self.training
+                     and torch.is_grad_enabled())
         for block in self.blocks:
-            x = block(x)
+            x = (checkpoint(block, x, use_reentrant=False) if recompute
+                 else block(x))
         cls = self.visual.ln_post(x[:, 0])
         if self.visual.proj is not None:
             cls = cls @ self.visual.proj
