@@ -73,7 +73,7 @@ def _sync(device):
 
 
 def _measure(config, cfg_options, variant, grad_checkpointing, batch,
-             steps, warmup, device_name, threads, queue):
+             steps, warmup, device_name, threads, amp, queue):
     """Child process: builds, times and reports one variant."""
     from fineclip.structures import DFERDataSample
     if threads:
@@ -89,7 +89,9 @@ def _measure(config, cfg_options, variant, grad_checkpointing, batch,
     tunable = sum(p.numel() for p in model.parameters() if p.requires_grad)
 
     def train_step():
-        losses = model(inputs, samples, mode='loss')
+        # bf16 autocast keeps fp32 master weights: no loss scaling needed
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            losses = model(inputs, samples, mode='loss')
         loss = sum(v for k, v in losses.items() if 'loss' in k)
         optim.update_params(loss)
 
@@ -134,7 +136,7 @@ def _measure(config, cfg_options, variant, grad_checkpointing, batch,
 def measure(config: str, variant: str = 'config',
             grad_checkpointing: bool = False, batch: int = 1,
             steps: int = 2, warmup: int = 1, device: str = 'cpu',
-            threads: Optional[int] = None,
+            threads: Optional[int] = None, amp: bool = False,
             cfg_options: Optional[dict] = None) -> dict:
     """Times one variant of ``config`` in a fresh process.
 
@@ -145,6 +147,7 @@ def measure(config: str, variant: str = 'config',
         batch, steps, warmup: Clips per step, timed and untimed steps.
         device: ``'cpu'`` or ``'cuda'``.
         threads: torch threads in the child (default: torch's).
+        amp: Train under bf16 autocast.
         cfg_options: Config overrides.
 
     Returns:
@@ -156,7 +159,7 @@ def measure(config: str, variant: str = 'config',
     queue = ctx.Queue()
     proc = ctx.Process(target=_measure, args=(
         config, cfg_options, variant, grad_checkpointing, batch, steps,
-        warmup, device, threads, queue))
+        warmup, device, threads, amp, queue))
     proc.start()
     proc.join()
     if proc.exitcode != 0:

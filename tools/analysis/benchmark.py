@@ -2,7 +2,7 @@
 fine-tuning of the same backbone, measured in one run.
 
 ``python tools/analysis/benchmark.py CONFIG [CONFIG ...] [--steps 2]
-[--batch 1] [--device cpu|cuda] [--grad-checkpointing]
+[--batch 1] [--device cpu|cuda] [--amp] [--grad-checkpointing]
 [--no-baseline] [--cfg-options ...]``
 
 Every model is built at its config's real shapes (random weights: the cost
@@ -12,6 +12,8 @@ the same optimiser. With ``--grad-checkpointing`` the first config runs a
 second time with its frozen image blocks recomputed in the backward pass.
 FLOPs per step (forward + backward) come from ``torch.utils.flop_counter``
 and are compared with a dense fp32 matmul timed on the same device.
+Training clips per second are ``batch / step``: on a GPU, compare them with
+``bench_data.py``'s clips per second per worker to size the data loader.
 """
 import argparse
 import json
@@ -33,6 +35,8 @@ def parse_args():
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--threads', type=int,
                         help='torch threads (default: torch decides)')
+    parser.add_argument('--amp', action='store_true',
+                        help='train under bf16 autocast')
     parser.add_argument('--grad-checkpointing', action='store_true',
                         help='also run the first config with gradient '
                         'checkpointing of the frozen image blocks')
@@ -47,7 +51,7 @@ def parse_args():
 def main():
     args = parse_args()
     common = dict(batch=args.batch, steps=args.steps, warmup=args.warmup,
-                  device=args.device, threads=args.threads,
+                  device=args.device, threads=args.threads, amp=args.amp,
                   cfg_options=args.cfg_options)
     runs = []
     first = args.configs[0]
