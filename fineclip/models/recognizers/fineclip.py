@@ -106,9 +106,9 @@ class FineCLIPER(BaseModel):
         return feats['positive'], feats.get('negative')
 
     # --- forward ------------------------------------------------------------
-    def extract_feat(self, inputs: Dict[str, torch.Tensor]
-                     ) -> Dict[str, torch.Tensor]:
-        """Runs every branch: ``{name: (B, D)}``.
+    def extract_feat(self, inputs: Dict[str, torch.Tensor],
+                     skip: Sequence[str] = ()) -> Dict[str, torch.Tensor]:
+        """Runs every branch not named in ``skip``: ``{name: (B, D)}``.
 
         A branch returns one tensor (named by its key in ``branches``) or a
         dict of several representations (the face-map branch gives
@@ -117,6 +117,8 @@ class FineCLIPER(BaseModel):
         """
         features = {}
         for name, branch in self.branches.items():
+            if name in skip:
+                continue
             out = branch(inputs)
             parts = out if isinstance(out, dict) else {name: out}
             for key, feat in parts.items():

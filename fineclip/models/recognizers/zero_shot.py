@@ -61,16 +61,8 @@ class ZeroShotFineCLIPER(FineCLIPER):
                      ) -> Dict[str, torch.Tensor]:
         """Runs the branches: all of them with ``with_captions``, else every
         branch but the caption branch (what classification uses)."""
-        if with_captions:
-            return super().extract_feat(inputs)
-        caption = self.branches[self.caption_branch]
-        features = {}
-        for name, branch in self.branches.items():
-            if branch is caption:
-                continue
-            out = branch(inputs)
-            features.update(out if isinstance(out, dict) else {name: out})
-        return features
+        skip = () if with_captions else (self.caption_branch, )
+        return super().extract_feat(inputs, skip=skip)
 
     def loss(self, inputs: Dict[str, torch.Tensor],
              data_samples: Optional[List[DFERDataSample]] = None
