@@ -12,6 +12,10 @@ itself first, then in ``MODELS``, so a config composes a variant purely by
 naming types. MMEngine keys a registry's children by scope, so each domain
 registry has its own scope (``fineclip-encoder``...).
 """
+import glob
+import os.path as osp
+import re
+
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR
@@ -79,6 +83,43 @@ VISBACKENDS = Registry(
     locations=['fineclip.engine'])
 
 # --- domain registries: children of MODELS ---------------------------------
+def plugin_defining(name: str, root: str = 'plugins') -> tuple:
+    """Finds the plugin under ``root`` that defines ``name``.
+
+    Returns:
+        tuple: ``(file, module to import)``, or ``None``. A file inside a
+        plugin package names the package (its ``__init__`` registers the
+        parts), a lone file names itself.
+    """
+    definition = re.compile(rf'^\s*(class|def)\s+{re.escape(name)}\b',
+                            re.MULTILINE)
+    for path in sorted(glob.glob(osp.join(root, '**', '*.py'),
+                                 recursive=True)):
+        with open(path, encoding='utf-8', errors='replace') as f:
+            if not definition.search(f.read()):
+                continue
+        parts = osp.normpath(path)[:-len('.py')].split(osp.sep)
+        if len(parts) > 2 and osp.isfile(
+                osp.join(parts[0], parts[1], '__init__.py')):
+            parts = parts[:2]
+        return path, '.'.join(p for p in parts if p != '__init__')
+    return None
+
+
+def _not_registered_message(obj_type: str, registry: Registry) -> str:
+    message = (f"'{obj_type}' is not registered in FineCLIP's "
+               f'{registry.name} registry (known: '
+               f'{sorted(registry.module_dict)}).')
+    found = plugin_defining(obj_type)
+    if found:
+        path, module = found
+        return (f"{message} It is defined in the plugin '{module}' "
+                f"({path}): add '{module}' to the config's "
+                f"custom_imports = dict(imports=['{module}']).")
+    return (f"{message} If it comes from a plugin, list the plugin's module "
+            "in the config's `custom_imports`.")
+
+
 def build_in_registry(cfg, registry: Registry, default_args=None):
     """Builds ``cfg`` from ``registry`` itself, then its ancestors.
 
@@ -98,11 +139,7 @@ def build_in_registry(cfg, registry: Registry, default_args=None):
         return obj_type(**args)
     obj_cls = registry.get(obj_type)
     if obj_cls is None:
-        raise KeyError(
-            f"'{obj_type}' is not registered in FineCLIP's {registry.name} "
-            f'registry (known: {sorted(registry.module_dict)}). If it comes '
-            "from a plugin, list the plugin's module in the config's "
-            '`custom_imports`.')
+        raise KeyError(_not_registered_message(obj_type, registry))
     return obj_cls(**args)
 
 

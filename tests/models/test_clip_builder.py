@@ -44,3 +44,12 @@ def test_missing_file_and_wrong_combinations(tiny_arch):
         build_clip(tiny_arch, pretrained='openai')
     with pytest.raises(ValueError, match='Unknown open_clip tag'):
         build_clip('ViT-B-16', pretrained='no_such_tag')
+
+
+def test_trainable_parts_stay_trainable(tiny_arch):
+    model = build_clip(tiny_arch, trainable=('visual', 'positional_embedding'))
+    assert all(p.requires_grad for p in model.visual.parameters())
+    assert model.positional_embedding.requires_grad
+    assert not any(p.requires_grad for p in model.transformer.parameters())
+    with pytest.raises(ValueError, match="'vision'.*visual"):
+        build_clip(tiny_arch, trainable=('vision', ))

@@ -57,3 +57,18 @@ def test_positive_and_negative_stacks_are_separate(tiny_clip):
     tokens = encoder.tokenize(['a face'])
     assert not torch.allclose(encoder(tokens, 'positive'),
                               encoder(tokens, 'negative'))
+
+
+def test_encoding_embeddings_is_encoding_tokens(tiny_clip):
+    """The prompt-learner entry point: embeddings in, the same features
+    out, and a gradient reaches embeddings that ask for one."""
+    encoder = AdaptedTextEncoder(tiny_clip, stacks=('positive', ))
+    tokens = encoder.tokenize(['a happy face', 'a sad face'])
+    embeddings = encoder.embed_tokens(tokens)
+    assert not embeddings.requires_grad  # frozen table, no graph
+    direct = encoder(tokens, stack='positive')
+    via = encoder.encode_embeddings(embeddings, tokens, stack='positive')
+    assert torch.allclose(direct, via)
+    learned = embeddings.clone().requires_grad_(True)
+    encoder.encode_embeddings(learned, tokens).sum().backward()
+    assert learned.grad[:, 1].abs().sum() > 0

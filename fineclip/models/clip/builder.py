@@ -10,7 +10,7 @@ import copy
 import os
 import os.path as osp
 import socket
-from typing import Optional, Union
+from typing import Optional, Sequence, Union
 
 import open_clip
 from torch import nn
@@ -101,6 +101,20 @@ def _build_from_shapes(shapes: dict, quick_gelu: bool) -> nn.Module:
     return open_clip.model.CLIP(**shapes)
 
 
+def _unfreeze(model: nn.Module, name: str) -> None:
+    """Turns gradients back on for the submodule or parameter ``name``."""
+    for getter in (model.get_submodule, model.get_parameter):
+        try:
+            getter(name).requires_grad_(True)
+            return
+        except AttributeError:
+            continue
+    top = sorted(n for n, _ in model.named_children())
+    raise ValueError(
+        f"model.clip.trainable names '{name}', which this CLIP does not "
+        f'have; its submodules are {top}.')
+
+
 # Small architectures by name, so tests and quick checks can swap one in with
 # --cfg-options model.clip.arch=fineclip-tiny (a shapes dict cannot be given
 # on the command line). Random weights unless ``pretrained`` names a file.
@@ -119,7 +133,8 @@ NAMED_ARCHS = {
 def build_clip(arch: Union[str, dict] = 'ViT-B-16',
                pretrained: Optional[str] = None,
                quick_gelu: Optional[bool] = None,
-               freeze: bool = True) -> nn.Module:
+               freeze: bool = True,
+               trainable: Sequence[str] = ()) -> nn.Module:
     """Builds an open_clip CLIP model and freezes it.
 
     Args:
@@ -133,6 +148,10 @@ def build_clip(arch: Union[str, dict] = 'ViT-B-16',
         quick_gelu: Use QuickGELU, as OpenAI's weights need. ``None`` takes
             the tag's setting, else False.
         freeze: Turn off gradients of every pretrained weight.
+        trainable: Names of the CLIP's submodules that stay trainable
+            when ``freeze`` is on, e.g. ``('visual',)`` for baselines that
+            fine-tune the image tower (DFER-CLIP) beside a frozen text
+            tower. Dotted names reach deeper (``'visual.transformer'``).
 
     Returns:
         nn.Module: the open_clip ``CLIP`` model. It also carries
@@ -169,5 +188,7 @@ def build_clip(arch: Union[str, dict] = 'ViT-B-16',
             arch, pretrained=source, force_quick_gelu=use_quick_gelu)
     if freeze:
         model.requires_grad_(False)
+        for name in trainable:
+            _unfreeze(model, name)
     model.fineclip_source = dict(arch=requested, pretrained=pretrained)
     return model

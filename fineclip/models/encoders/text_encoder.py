@@ -66,11 +66,28 @@ class AdaptedTextEncoder(nn.Module):
             self._token_cache[key] = self.tokenizer(list(texts))
         return self._token_cache[key]
 
-    def forward(self, tokens: torch.Tensor, stack: str = None) -> torch.Tensor:
-        """Encodes token ids.
+    def embed_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Token ids ``(N, L)`` -> token embeddings ``(N, L, W)``, before
+        position embeddings: where a prompt learner puts its context
+        vectors (see :meth:`encode_embeddings`)."""
+        clip = self.clip
+        tokens = tokens.to(clip.token_embedding.weight.device)
+        # Frozen embeddings precede every trainable part: no autograd
+        # (unless the tower itself is fine-tuned).
+        frozen = not clip.token_embedding.weight.requires_grad
+        with torch.no_grad() if frozen else nullcontext():
+            return clip.token_embedding(tokens)
+
+    def encode_embeddings(self, x: torch.Tensor, tokens: torch.Tensor,
+                          stack: str = None) -> torch.Tensor:
+        """Encodes token embeddings, learnable ones included.
 
         Args:
-            tokens (Tensor): ``(N, L)`` token ids.
+            x (Tensor): ``(N, L, W)`` token embeddings, e.g. from
+                :meth:`embed_tokens` with some rows replaced by learned
+                context vectors.
+            tokens (Tensor): ``(N, L)`` token ids of the same sequences;
+                they say where each sequence's end-of-text token is.
             stack (str, optional): Which adapter stack to apply; ``None``
                 runs the frozen tower without adapters.
 
@@ -82,13 +99,8 @@ class AdaptedTextEncoder(nn.Module):
             raise KeyError(f"No adapter stack '{stack}'; have "
                            f'{list(self.adapters)}')
         adapters = self.adapters[stack] if stack is not None else None
-        tokens = tokens.to(clip.token_embedding.weight.device)
-        # Frozen embeddings precede every adapter: no autograd (unless the
-        # tower itself is fine-tuned).
-        frozen = not clip.token_embedding.weight.requires_grad
-        with torch.no_grad() if frozen else nullcontext():
-            x = clip.token_embedding(tokens)
-            x = x + clip.positional_embedding[:x.shape[1]].to(x.dtype)
+        tokens = tokens.to(x.device)
+        x = x + clip.positional_embedding[:x.shape[1]].to(x.dtype)
         mask = clip.attn_mask
         if mask is not None:
             mask = mask[:x.shape[1], :x.shape[1]].to(x.dtype)
@@ -106,6 +118,20 @@ class AdaptedTextEncoder(nn.Module):
         elif projection is not None:
             pooled = pooled @ projection
         return F.normalize(pooled, dim=-1)
+
+    def forward(self, tokens: torch.Tensor, stack: str = None) -> torch.Tensor:
+        """Encodes token ids.
+
+        Args:
+            tokens (Tensor): ``(N, L)`` token ids.
+            stack (str, optional): Which adapter stack to apply; ``None``
+                runs the frozen tower without adapters.
+
+        Returns:
+            Tensor: ``(N, D)`` L2-normalised text features.
+        """
+        return self.encode_embeddings(self.embed_tokens(tokens), tokens,
+                                      stack)
 
     def encode_prompts(self, prompts: Dict[str, Sequence[str]]
                        ) -> Dict[str, torch.Tensor]:

@@ -28,7 +28,11 @@ class FineCLIPER(BaseModel):
         fusion (dict): Config of a fusion strategy (``FUSIONS``).
         label_augmenter (dict): Config of a label augmenter
             (``LABEL_AUGMENTERS``); its prompt groups name the text
-            encoder's adapter stacks.
+            encoder's adapter stacks. A learnable one (a prompt learner, an
+            ``nn.Module``) may define ``bind(text_encoder)``, called once
+            here to size its parameters from the text tower, and
+            ``encode(class_names, text_encoder)``, which then encodes the
+            class prompts in its place (see ``plugins/dfer_clip``).
         text_encoder (dict): Config of the text encoder (``ENCODERS``).
         temperature (float): ``tau`` of Eq 1 (0.01).
         class_names (Sequence[str], optional): Class names in label order.
@@ -60,6 +64,11 @@ class FineCLIPER(BaseModel):
             text_encoder,
             default_args=dict(clip=self.clip,
                               stacks=self.label_augmenter.groups))
+        # Before the optimiser exists: a prompt learner's parameters must
+        # be created here to be trained.
+        bind = getattr(self.label_augmenter, 'bind', None)
+        if bind is not None:
+            bind(self.text_encoder)
         self.branches = nn.ModuleDict({
             name: BRANCHES.build(cfg, default_args=dict(clip=self.clip))
             for name, cfg in branches.items()
@@ -101,8 +110,12 @@ class FineCLIPER(BaseModel):
         return self._text_cache
 
     def _encode_prompts(self):
-        prompts = self.label_augmenter(self.class_names)
-        feats = self.text_encoder.encode_prompts(prompts)
+        encode = getattr(self.label_augmenter, 'encode', None)
+        if encode is not None:  # a prompt learner encodes its own prompts
+            feats = encode(self.class_names, self.text_encoder)
+        else:
+            prompts = self.label_augmenter(self.class_names)
+            feats = self.text_encoder.encode_prompts(prompts)
         return feats['positive'], feats.get('negative')
 
     # --- forward ------------------------------------------------------------

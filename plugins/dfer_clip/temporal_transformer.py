@@ -1,0 +1,135 @@
+"""DFER-CLIP's visual side: per-frame CLIP features, then a temporal
+transformer whose class token is the clip's feature.
+
+The image tower encodes each frame on its own (pooled, projected CLIP
+feature); a small transformer over the T frame features, with a learnable
+class token in front and a learnable position embedding over the T + 1
+tokens, models how the face changes; its class token is the video feature.
+"""
+from contextlib import nullcontext
+from typing import Dict
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from fineclip.registry import BRANCHES, ENCODERS
+
+
+class TemporalTransformerLayer(nn.Module):
+    """One pre-norm transformer layer: attention, then an MLP, each on a
+    residual path.
+
+    Args:
+        width (int): Token width.
+        heads (int): Attention heads.
+        head_width (int): Width of each head (inner width heads x
+            head_width, as DFER-CLIP's 8 x 64).
+        mlp_width (int): Hidden width of the MLP.
+        dropout (float): Dropout in the attention output and the MLP.
+    """
+
+    def __init__(self, width: int, heads: int, head_width: int,
+                 mlp_width: int, dropout: float = 0.):
+        super().__init__()
+        inner = heads * head_width
+        self.heads = heads
+        self.norm_attn = nn.LayerNorm(width)
+        self.qkv = nn.Linear(width, 3 * inner, bias=False)
+        self.out = nn.Sequential(nn.Linear(inner, width), nn.Dropout(dropout))
+        self.norm_mlp = nn.LayerNorm(width)
+        self.mlp = nn.Sequential(
+            nn.Linear(width, mlp_width), nn.GELU(), nn.Dropout(dropout),
+            nn.Linear(mlp_width, width), nn.Dropout(dropout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, N, width)`` tokens in and out."""
+        b, n, _ = x.shape
+        q, k, v = self.qkv(self.norm_attn(x)).view(
+            b, n, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
+        attended = F.scaled_dot_product_attention(q, k, v)
+        x = x + self.out(attended.transpose(1, 2).reshape(b, n, -1))
+        return x + self.mlp(self.norm_mlp(x))
+
+
+@ENCODERS.register_module()
+class TemporalTransformer(nn.Module):
+    """Class token + position embedding + transformer over frame features.
+
+    Args:
+        width (int): Width of the frame features (the CLIP embedding, 512
+            for ViT-B/32).
+        num_frames (int): T; the position embedding has T + 1 rows.
+        depth (int): Transformer layers (1).
+        heads (int): Attention heads (8).
+        head_width (int): Width of each head (64).
+        mlp_width (int): MLP hidden width (1024).
+        dropout (float): Dropout inside the layers.
+        init_std (float): Standard deviation of the class token's and the
+            position embedding's normal initialisation.
+    """
+
+    def __init__(self, width: int = 512, num_frames: int = 16,
+                 depth: int = 1, heads: int = 8, head_width: int = 64,
+                 mlp_width: int = 1024, dropout: float = 0.,
+                 init_std: float = 0.02):
+        super().__init__()
+        self.num_frames = num_frames
+        self.class_token = nn.Parameter(torch.randn(1, 1, width) * init_std)
+        self.position_embedding = nn.Parameter(
+            torch.randn(1, num_frames + 1, width) * init_std)
+        self.layers = nn.ModuleList(
+            TemporalTransformerLayer(width, heads, head_width, mlp_width,
+                                     dropout) for _ in range(depth))
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        """``(B, T, width)`` frame features -> ``(B, width)`` class token."""
+        b, t, _ = frames.shape
+        if t != self.num_frames:
+            raise ValueError(f'TemporalTransformer was built for '
+                             f'{self.num_frames} frames but got {t}.')
+        x = torch.cat([self.class_token.expand(b, -1, -1), frames], dim=1)
+        x = x + self.position_embedding
+        for layer in self.layers:
+            x = layer(x)
+        return x[:, 0]
+
+
+@BRANCHES.register_module()
+class TemporalTransformerBranch(nn.Module):
+    """Per-frame CLIP image features, then a temporal model.
+
+    The CLIP image tower is the recognizer's (``clip.visual``); whether it
+    trains is the CLIP's setting (``model.clip.trainable=('visual',)`` for
+    DFER-CLIP). A frozen tower runs without autograd.
+
+    Args:
+        clip (nn.Module): The model's CLIP (given by the recognizer).
+        temporal (dict): Config of the temporal model (``ENCODERS``); its
+            ``width`` defaults to the CLIP embedding width.
+        input_key (str): Which entry of the model inputs holds the frames.
+    """
+
+    def __init__(self, clip: nn.Module,
+                 temporal: dict = dict(type='TemporalTransformer'),
+                 input_key: str = 'frames'):
+        super().__init__()
+        # Referenced, not registered: the recognizer owns the CLIP.
+        self.__dict__['visual'] = clip.visual
+        self.input_key = input_key
+        self.temporal = ENCODERS.build(
+            temporal, default_args=dict(width=clip.visual.output_dim))
+
+    def forward(self, inputs: Dict[str, torch.Tensor]) -> torch.Tensor:
+        """Returns ``(B, D)`` L2-normalised video features."""
+        if self.input_key not in inputs:
+            raise KeyError(
+                f"TemporalTransformerBranch reads inputs['{self.input_key}'] "
+                f'but the batch has {sorted(inputs)}.')
+        frames = inputs[self.input_key]
+        b, t = frames.shape[:2]
+        trainable = any(p.requires_grad for p in self.visual.parameters())
+        with nullcontext() if trainable else torch.no_grad():
+            per_frame = self.visual(frames.flatten(0, 1))
+        video = self.temporal(per_frame.view(b, t, -1))
+        return F.normalize(video, dim=-1)
