@@ -46,14 +46,20 @@ CLASS_ALIASES: Dict[str, str] = {
 }
 
 
+def canonical_class(name: str) -> str:
+    """Lower-case name of a class, aliases mapped to one spelling
+    (``'Happiness'`` -> ``'happy'``)."""
+    key = name.strip().lower()
+    return CLASS_ALIASES.get(key, key)
+
+
 def describe_class(name: str) -> str:
     """The facial actions of class ``name`` (any case, common aliases).
 
     Raises:
         KeyError: for a class without a description, naming the known ones.
     """
-    key = name.strip().lower()
-    key = CLASS_ALIASES.get(key, key)
+    key = canonical_class(name)
     if key not in CLASS_DESCRIPTIONS:
         raise KeyError(
             f"No facial-action description for class '{name}'; known: "

@@ -14,7 +14,7 @@ cutting one mid-phrase.
 """
 from typing import Callable, Dict, List, Sequence
 
-from fineclip.models.class_descriptions import CLASS_ALIASES
+from fineclip.models.class_descriptions import canonical_class
 
 #: Lower-case class name -> its visual features, most telling first.
 FACIAL_FEATURES: Dict[str, List[str]] = {
@@ -92,8 +92,7 @@ def facial_features(name: str, overrides: Dict[str, List[str]] = None
     """
     if overrides and name in overrides:
         return list(overrides[name])
-    key = name.strip().lower()
-    key = CLASS_ALIASES.get(key, key)
+    key = canonical_class(name)
     if key not in FACIAL_FEATURES:
         raise KeyError(
             f"DFER-CLIP has no visual features for class '{name}'; known: "

@@ -151,7 +151,8 @@ def build_clip(arch: Union[str, dict] = 'ViT-B-16',
         trainable: Names of the CLIP's submodules that stay trainable
             when ``freeze`` is on, e.g. ``('visual',)`` for baselines that
             fine-tune the image tower (DFER-CLIP) beside a frozen text
-            tower. Dotted names reach deeper (``'visual.transformer'``).
+            tower. Submodule or parameter names; dotted names reach
+            deeper (``'visual.transformer.resblocks.11'``).
 
     Returns:
         nn.Module: the open_clip ``CLIP`` model. It also carries
