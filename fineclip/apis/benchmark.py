@@ -67,6 +67,37 @@ def _build(config: str, cfg_options: Optional[dict], variant: str,
     return model, optim
 
 
+def _missing_flop_formulas() -> dict:
+    """FLOP formulas for ops ``torch.utils.flop_counter`` does not know.
+
+    Attention on CPU runs ``scaled_dot_product_attention`` as its own flash
+    kernel, which the counter has no formula for (it counts the CUDA
+    kernels only), so ``q k^T`` and the weighted sum of ``v`` would count
+    as zero in every model here, fine-tuned or adapted alike. They get the
+    counter's own SDPA formulas, forward and backward; a torch that counts
+    these ops itself keeps its formulas.
+    """
+    from torch.utils import flop_counter
+    aten = torch.ops.aten
+
+    def forward(query, key, value, *args, out_shape=None, **kwargs):
+        return flop_counter.sdpa_flop_count(query, key, value)
+
+    def backward(grad_out, query, key, value, *args, out_shape=None,
+                 **kwargs):
+        return flop_counter.sdpa_backward_flop_count(grad_out, query, key,
+                                                     value)
+
+    formulas = {
+        getattr(aten, '_scaled_dot_product_flash_attention_for_cpu',
+                None): forward,
+        getattr(aten, '_scaled_dot_product_flash_attention_for_cpu_backward',
+                None): backward,
+    }
+    return {op: f for op, f in formulas.items()
+            if op is not None and op not in flop_counter.flop_registry}
+
+
 def _sync(device):
     if device.type == 'cuda':
         torch.cuda.synchronize(device)
@@ -112,7 +143,8 @@ def _measure(config, cfg_options, variant, grad_checkpointing, batch,
     # FLOPs of one step's forward and backward (the optimiser is not
     # counted: it is elementwise).
     from torch.utils.flop_counter import FlopCounterMode
-    counter = FlopCounterMode(display=False)
+    counter = FlopCounterMode(display=False,
+                              custom_mapping=_missing_flop_formulas())
     with counter:
         losses = model(inputs, samples, mode='loss')
         sum(v for k, v in losses.items() if 'loss' in k).backward()

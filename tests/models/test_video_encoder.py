@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from fineclip.models.encoders import AIMVideoEncoder
+from fineclip.models.encoders import AIMBlock, AIMVideoEncoder
 
 
 def _frozen_clip_video(clip, frames):
@@ -150,3 +150,113 @@ def test_gradient_checkpointing_gives_the_same_outputs_and_gradients(
     assert torch.allclose(results[0][0], results[1][0], atol=1e-6)
     for plain, recomputed in zip(results[0][1], results[1][1]):
         assert torch.allclose(plain, recomputed, atol=1e-6)
+
+
+def _module_attend(block, x):
+    """Reference: the frozen ``nn.MultiheadAttention`` called as a module on
+    batch-first tokens (the implementation ``AIMBlock._attend`` replaces)."""
+    attn = block.attn
+    tokens = x if attn.batch_first else x.transpose(0, 1)
+    out = attn(tokens, tokens, tokens, need_weights=False)[0]
+    return out if attn.batch_first else out.transpose(0, 1)
+
+
+def _sequence_first_copy(block):
+    """The same block with its attention built sequence-first."""
+    from open_clip.transformer import ResidualAttentionBlock
+    width = block.ln_1.normalized_shape[0]
+    copy = ResidualAttentionBlock(width, block.attn.num_heads,
+                                  batch_first=False)
+    copy.load_state_dict(block.state_dict())
+    return copy
+
+
+@pytest.mark.parametrize('batch_first', [True, False])
+@pytest.mark.parametrize('length', [4, 17])  # temporal and spatial passes
+def test_direct_attention_matches_the_attention_module(
+        tiny_clip, batch_first, length):
+    """Forward and input gradient equal the module's, either layout."""
+    torch.manual_seed(1)
+    block = tiny_clip.visual.transformer.resblocks[0]
+    if not batch_first:
+        block = _sequence_first_copy(block)
+    for p in block.parameters():
+        p.requires_grad_(False)
+    aim = AIMBlock(block, 4, True, True, True, 0.5, 0.25).train()
+    x = torch.randn(6, length, 64, requires_grad=True)
+    out = aim._attend(x)
+    grad, = torch.autograd.grad(out.pow(2).sum(), x)
+    x_ref = x.detach().requires_grad_(True)
+    ref = _module_attend(block, x_ref)
+    ref_grad, = torch.autograd.grad(ref.pow(2).sum(), x_ref)
+    assert (out - ref).abs().max() < 1e-5
+    assert (grad - ref_grad).abs().max() < 1e-5
+
+
+@pytest.mark.parametrize('batch_first', [True, False])
+@pytest.mark.parametrize('recompute', [False, True])
+@pytest.mark.parametrize('tune_tower', [False, True])
+def test_encoder_outputs_and_gradients_match_module_attention(
+        tiny_clip, batch_first, recompute, tune_tower):
+    """A whole encoder with trained T-, S- and MLP-adapters gives the
+    outputs and gradients it gave when the frozen attention was called as a
+    module, with or without recomputation, and with the tower's own weights
+    trainable (the full fine-tuning baseline runs the same blocks)."""
+    visual = tiny_clip.visual
+    if not batch_first:
+        blocks = visual.transformer.resblocks
+        for i, block in enumerate(blocks):
+            blocks[i] = _sequence_first_copy(block)
+    for p in visual.parameters():
+        p.requires_grad_(tune_tower)
+    size = visual.image_size[0]
+    frames = torch.randn(2, 3, 3, size, size)
+    results = []
+    for attend in (AIMBlock._attend,
+                   lambda self, x: _module_attend(self.block, x)):
+        torch.manual_seed(0)
+        visual.zero_grad()
+        encoder = AIMVideoEncoder(visual, num_frames=3,
+                                  grad_checkpointing=recompute).train()
+        for block in encoder.blocks:
+            for adapter in (block.t_adapter, block.s_adapter,
+                            block.mlp_adapter):
+                _randomise(adapter)
+            block._attend = attend.__get__(block)
+        with torch.no_grad():
+            encoder.temporal_embedding.normal_()
+        out = encoder(frames)
+        out.pow(2).sum().backward()
+        named = list(encoder.named_parameters()) + [
+            (f'visual.{n}', p) for n, p in visual.named_parameters()
+            if p.requires_grad]
+        results.append((out.detach(),
+                        {n: p.grad.clone() for n, p in named}))
+    (out, grads), (ref, ref_grads) = results
+    assert (out - ref).abs().max() < 1e-5
+    assert grads.keys() == ref_grads.keys()
+    assert any(n.startswith('visual.') for n in grads) == tune_tower
+    for name in grads:
+        assert (grads[name] - ref_grads[name]).abs().max() < 1e-5, name
+
+
+def test_attention_the_direct_path_does_not_cover_uses_the_module(
+        tiny_clip):
+    """Separate q/k/v weights, key/value biases or active dropout: the
+    block calls the module as before."""
+    from fineclip.models.encoders.video_encoder import _plain_self_attention
+    torch.manual_seed(2)
+    block = tiny_clip.visual.transformer.resblocks[0]
+    assert _plain_self_attention(block.attn)
+    block.attn.dropout = 0.5
+    assert _plain_self_attention(block.attn.eval())
+    assert not _plain_self_attention(block.attn.train())
+    block.attn.dropout = 0.0
+    block.attn.bias_k = torch.nn.Parameter(torch.randn(1, 1, 64))
+    block.attn.bias_v = torch.nn.Parameter(torch.randn(1, 1, 64))
+    assert not _plain_self_attention(block.attn)
+    aim = AIMBlock(block, 4, True, True, True, 0.5, 0.25)
+    x = torch.randn(3, 5, 64)
+    with torch.no_grad():
+        assert torch.allclose(aim._attend(x), _module_attend(block, x),
+                              atol=1e-6)
