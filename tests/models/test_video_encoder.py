@@ -244,7 +244,8 @@ def test_attention_the_direct_path_does_not_cover_uses_the_module(
         tiny_clip):
     """Separate q/k/v weights, key/value biases or active dropout: the
     block calls the module as before."""
-    from fineclip.models.encoders.video_encoder import _plain_self_attention
+    from fineclip.models.encoders.frozen_attention import (
+        is_plain_self_attention as _plain_self_attention)
     torch.manual_seed(2)
     block = tiny_clip.visual.transformer.resblocks[0]
     assert _plain_self_attention(block.attn)

@@ -25,6 +25,7 @@ from torch import nn
 
 from fineclip.registry import ENCODERS
 from ..adapters import Adapter
+from .frozen_attention import residual_block
 
 #: Rows of CLIP's table that Long-CLIP keeps as they are.
 KEEP = 20
@@ -384,7 +385,7 @@ class LongCLIPTextEncoder(nn.Module):
         # Frozen layers still build a graph: gradients pass through them to
         # the adapters below.
         for block, adapter in zip(tower.transformer.resblocks, self.adapters):
-            x = adapter(block(x, attn_mask=mask))
+            x = adapter(residual_block(block, x, attn_mask=mask))
         x = tower.ln_final(x)
         # EOT pooling: the EOT token has the largest id (open_clip's argmax).
         pooled = x[torch.arange(x.shape[0], device=x.device),

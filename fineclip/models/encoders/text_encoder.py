@@ -16,6 +16,7 @@ from torch import nn
 
 from fineclip.registry import ENCODERS
 from ..adapters import Adapter
+from .frozen_attention import residual_block
 
 
 @ENCODERS.register_module()
@@ -105,7 +106,7 @@ class AdaptedTextEncoder(nn.Module):
         if mask is not None:
             mask = mask[:x.shape[1], :x.shape[1]].to(x.dtype)
         for i, block in enumerate(clip.transformer.resblocks):
-            x = block(x, attn_mask=mask)
+            x = residual_block(block, x, attn_mask=mask)
             if adapters is not None:
                 x = adapters[i](x)
         x = clip.ln_final(x)

@@ -20,19 +20,7 @@ from torch.utils.checkpoint import checkpoint
 
 from fineclip.registry import ENCODERS
 from ..adapters import Adapter
-
-
-def _plain_self_attention(attn: nn.MultiheadAttention) -> bool:
-    """Whether ``attn`` is plain packed-projection self-attention.
-
-    That is: one ``in_proj_weight`` for q, k and v, no learned key/value
-    bias, no zero-attention slot and no dropout that would act (dropout
-    only acts in training). open_clip's CLIP blocks are of this kind.
-    """
-    return (attn._qkv_same_embed_dim and attn.in_proj_weight is not None
-            and attn.bias_k is None and attn.bias_v is None
-            and not attn.add_zero_attn
-            and not (attn.training and attn.dropout > 0))
+from .frozen_attention import self_attention
 
 
 class AIMBlock(nn.Module):
@@ -66,39 +54,9 @@ class AIMBlock(nn.Module):
             Adapter(width, ratio, skip=False) if mlp_adapter else None)
 
     def _attend(self, x: torch.Tensor) -> torch.Tensor:
-        """The frozen self-attention on batch-first tokens ``(N, L, D)``.
-
-        Computed from the module's own weights, ``out_proj(softmax(q k^T /
-        sqrt(d_head)) v)`` with ``q, k, v`` from ``in_proj``, which is what
-        ``nn.MultiheadAttention`` computes, but without calling it: the
-        module works sequence-first, so it transposes batch-first tokens,
-        and torch's ``matmul`` flattens such a transposed input into one
-        matrix product only when the weight needs a gradient: for a frozen
-        weight the input projection runs as a batched product over a
-        broadcast weight (1.1-1.6x slower than one ``addmm`` on CPU at
-        ViT-B/16 shapes), and the module's layout changes copy the tokens
-        several times. Here the tokens stay contiguous, the projections are
-        plain ``linear`` calls and the heads go to
-        ``scaled_dot_product_attention`` as strided views. Attention the
-        direct path does not cover (separate q/k/v weights,
-        ``bias_k``/``bias_v``, zero attention, dropout in training) falls
-        back to the module.
-        """
-        attn = self.block.attn
-        if not _plain_self_attention(attn):
-            if not attn.batch_first:
-                x = x.transpose(0, 1)
-            out = attn(x, x, x, need_weights=False)[0]
-            return out if attn.batch_first else out.transpose(0, 1)
-        n, length, width = x.shape
-        heads = attn.num_heads
-        qkv = F.linear(x, attn.in_proj_weight, attn.in_proj_bias)
-        # (N, L, 3, H, d) -> three (N, H, L, d) views, no copy
-        q, k, v = qkv.view(n, length, 3, heads, width // heads).permute(
-            2, 0, 3, 1, 4)
-        out = F.scaled_dot_product_attention(q, k, v)
-        out = out.transpose(1, 2).reshape(n, length, width)
-        return F.linear(out, attn.out_proj.weight, attn.out_proj.bias)
+        """The frozen self-attention on batch-first tokens ``(N, L, D)``,
+        from the block's own weights (see :mod:`.frozen_attention`)."""
+        return self_attention(self.block.attn, x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Runs the block on ``(B*T, L, D)`` frame tokens."""

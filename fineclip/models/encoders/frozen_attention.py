@@ -1,0 +1,82 @@
+"""Frozen CLIP self-attention computed from the module's own weights.
+
+``nn.MultiheadAttention`` works sequence-first, so it transposes
+batch-first tokens, and torch's ``matmul`` flattens such a transposed input
+into one matrix product only when the weight needs a gradient: for a frozen
+weight the input projection runs as a batched product over a broadcast
+weight (1.1-1.6x slower than one ``addmm`` on CPU at ViT-B/16 shapes), and
+the module's layout changes copy the tokens several times. Here the tokens
+stay contiguous, the projections are plain ``linear`` calls and the heads go
+to ``scaled_dot_product_attention`` as strided views: the same math,
+``out_proj(softmax(q k^T / sqrt(d_head) + mask) v)``.
+"""
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from open_clip.transformer import ResidualAttentionBlock
+from torch import nn
+
+
+def is_plain_self_attention(attn: nn.MultiheadAttention) -> bool:
+    """Whether ``attn`` is plain packed-projection self-attention.
+
+    That is: one ``in_proj_weight`` for q, k and v, no learned key/value
+    bias, no zero-attention slot and no dropout that would act (dropout
+    only acts in training). open_clip's CLIP blocks are of this kind.
+    """
+    return (isinstance(attn, nn.MultiheadAttention)
+            and attn._qkv_same_embed_dim and attn.in_proj_weight is not None
+            and attn.bias_k is None and attn.bias_v is None
+            and not attn.add_zero_attn
+            and not (attn.training and attn.dropout > 0))
+
+
+def self_attention(attn: nn.MultiheadAttention, x: torch.Tensor,
+                   attn_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """``attn`` applied to batch-first tokens ``x`` of shape ``(N, L, D)``.
+
+    Args:
+        attn: The attention module (its own weights are used).
+        x: Batch-first tokens.
+        attn_mask: Optional ``(L, L)`` float mask added to the attention
+            scores (CLIP's causal text mask).
+
+    Returns:
+        Tensor: ``(N, L, D)``. Attention the direct path does not cover
+        (separate q/k/v weights, ``bias_k``/``bias_v``, zero attention,
+        dropout in training) runs through the module itself.
+    """
+    if attn_mask is not None:
+        attn_mask = attn_mask.to(x.dtype)
+    if not is_plain_self_attention(attn):
+        if not attn.batch_first:
+            x = x.transpose(0, 1)
+        out = attn(x, x, x, need_weights=False, attn_mask=attn_mask)[0]
+        return out if attn.batch_first else out.transpose(0, 1)
+    n, length, width = x.shape
+    heads = attn.num_heads
+    qkv = F.linear(x, attn.in_proj_weight, attn.in_proj_bias)
+    # (N, L, 3, H, d) -> three (N, H, L, d) views, no copy
+    q, k, v = qkv.view(n, length, 3, heads, width // heads).permute(
+        2, 0, 3, 1, 4)
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
+    out = out.transpose(1, 2).reshape(n, length, width)
+    return F.linear(out, attn.out_proj.weight, attn.out_proj.bias)
+
+
+def residual_block(block: nn.Module, x: torch.Tensor,
+                   attn_mask: Optional[torch.Tensor] = None
+                   ) -> torch.Tensor:
+    """One open_clip ``ResidualAttentionBlock`` on batch-first tokens,
+    its attention through :func:`self_attention`.
+
+    ``x + ls_1(attn(ln_1(x)))``, then ``+ ls_2(mlp(ln_2(.)))``, as the
+    block's own ``forward``; any other block (a subclass with its own
+    ``forward``, a custom block) is simply called.
+    """
+    if (type(block).forward is not ResidualAttentionBlock.forward
+            or not getattr(block.attn, 'batch_first', False)):
+        return block(x, attn_mask=attn_mask)
+    x = x + block.ls_1(self_attention(block.attn, block.ln_1(x), attn_mask))
+    return x + block.ls_2(block.mlp(block.ln_2(x)))
