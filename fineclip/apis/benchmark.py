@@ -1,15 +1,21 @@
 """Measured cost of a config's model: training step, inference, memory.
 
 Each measurement runs in its own process (spawned), so its peak memory is
-its own: on a GPU ``torch.cuda.max_memory_allocated``, on a CPU the
-process's peak resident set (``ru_maxrss``, which includes the Python
-runtime and the weights). Inputs are random tensors with the config's real
-shapes; the timings do not depend on their values.
+its own. Peak memory is the most tensor memory held at once during a
+training step: on a GPU ``torch.cuda.max_memory_allocated``, on a CPU the
+same quantity from the profiler's allocation events
+(:func:`peak_tensor_bytes`). On a CPU the process's peak resident set
+(``ru_maxrss``) is reported too; it adds the Python runtime and libraries
+and memory the C allocator keeps after tensors are freed. Inputs are random
+tensors with the config's real shapes; the timings do not depend on their
+values.
 """
+import gc
 import multiprocessing as mp
+import os
 import resource
 import time
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import torch
 
@@ -98,6 +104,56 @@ def _missing_flop_formulas() -> dict:
             if op is not None and op not in flop_counter.flop_registry}
 
 
+def live_tensor_bytes() -> int:
+    """Bytes of CPU tensor storage reachable from Python right now.
+
+    Between training steps this is what a step starts from: weights,
+    gradients not yet freed, optimiser state, inputs and caches (no
+    autograd graph is alive then). Views share a storage and count once.
+    """
+    gc.collect()
+    storages = {}
+    for obj in gc.get_objects():
+        # gc also tracks lazily imported module proxies whose isinstance
+        # check imports (and warns); real tensors are found by their type
+        if not issubclass(type(obj), torch.Tensor) or obj.is_meta:
+            continue
+        if obj.device.type != 'cpu':
+            continue
+        storage = obj.untyped_storage()
+        storages[storage.data_ptr()] = storage.nbytes()
+    return sum(storages.values())
+
+
+def peak_tensor_bytes(step: Callable[[], None]) -> int:
+    """The most CPU tensor memory held at once while ``step()`` runs.
+
+    CPU counterpart of ``torch.cuda.max_memory_allocated``: what is live
+    before the step (:func:`live_tensor_bytes`) plus the highest running
+    sum of the allocations and frees the profiler records during it
+    (activations, gradients, recomputation, optimiser temporaries). Unlike
+    the resident set it leaves out the runtime, the libraries and freed
+    memory the C allocator keeps for reuse, so it compares what two models
+    need rather than how the allocator behaved.
+    """
+    from torch.profiler import ProfilerActivity, profile
+    before = live_tensor_bytes()
+    with profile(activities=[ProfilerActivity.CPU],
+                 profile_memory=True) as prof:
+        step()
+    # The per-allocation records (size, sign, time) are only exposed by
+    # the profiler's raw result; the aggregated events merge them into ops.
+    records = [e for e in prof.profiler.kineto_results.events()
+               if e.name() == '[memory]'
+               and e.device_type() == torch.autograd.DeviceType.CPU]
+    records.sort(key=lambda e: e.start_ns())
+    current = highest = 0
+    for record in records:
+        current += record.nbytes()
+        highest = max(highest, current)
+    return before + highest
+
+
 def _sync(device):
     if device.type == 'cuda':
         torch.cuda.synchronize(device)
@@ -109,6 +165,9 @@ def _measure(config, cfg_options, variant, grad_checkpointing, batch,
     from fineclip.structures import DFERDataSample
     if threads:
         torch.set_num_threads(threads)
+    # The profiler behind peak_tensor_bytes would log a failed GPU query on
+    # CPU-only machines; errors only.
+    os.environ.setdefault('KINETO_LOG_LEVEL', '5')
     device = torch.device(device_name)
     torch.manual_seed(0)
     model, optim = _build(config, cfg_options, variant, grad_checkpointing,
@@ -137,8 +196,12 @@ def _measure(config, cfg_options, variant, grad_checkpointing, batch,
         train_step()
     _sync(device)
     step_s = (time.perf_counter() - start) / steps
-    peak = (torch.cuda.max_memory_allocated(device) if device.type == 'cuda'
-            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    if device.type == 'cuda':
+        peak, peak_rss = torch.cuda.max_memory_allocated(device), None
+    else:
+        # the resident set first: the profiler's own records would add to it
+        peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        peak = peak_tensor_bytes(train_step)
 
     # FLOPs of one step's forward and backward (the optimiser is not
     # counted: it is elementwise).
@@ -162,7 +225,8 @@ def _measure(config, cfg_options, variant, grad_checkpointing, batch,
     infer_s = (time.perf_counter() - start) / steps / batch
     queue.put(dict(variant=variant, grad_checkpointing=grad_checkpointing,
                    step_s=step_s, infer_s_per_clip=infer_s, peak_bytes=peak,
-                   flops_per_step=flops, tunable=tunable))
+                   peak_rss_bytes=peak_rss, flops_per_step=flops,
+                   tunable=tunable))
 
 
 def measure(config: str, variant: str = 'config',
@@ -183,7 +247,8 @@ def measure(config: str, variant: str = 'config',
         cfg_options: Config overrides.
 
     Returns:
-        dict: ``step_s``, ``infer_s_per_clip``, ``peak_bytes``,
+        dict: ``step_s``, ``infer_s_per_clip``, ``peak_bytes`` (tensor
+        memory), ``peak_rss_bytes`` (CPU only, else ``None``),
         ``flops_per_step``, ``tunable``, ``variant``,
         ``grad_checkpointing``.
     """
@@ -221,22 +286,32 @@ def matmul_flop_rate(device: str = 'cpu', size: int = 2048,
 
 def format_table(rows: List[dict], reference: Optional[dict],
                  matmul: float) -> str:
-    """Markdown table; ratios against ``reference`` (the baseline)."""
+    """Markdown table; ratios against ``reference`` (the baseline).
+
+    Peak memory is tensor memory (see the module docstring); the resident
+    set follows where it was measured (CPU).
+    """
+    def ratio(row, key):
+        if reference is None:
+            return '-'
+        return f'{row[key] / reference[key]:.2f}'
+
     lines = ['| model | tunable | train step (s) | x baseline | inference '
-             '(s/clip) | peak memory (GiB) | x baseline | GFLOP/step | '
-             'GFLOP/s (% of matmul) |', '|---' * 9 + '|']
+             '(s/clip) | peak memory (GiB) | x baseline | peak RSS (GiB) | '
+             'GFLOP/step | x baseline | GFLOP/s (% of matmul) |',
+             '|---' * 11 + '|']
     for row in rows:
-        step_ratio = mem_ratio = '-'
-        if reference is not None:
-            step_ratio = f"{row['step_s'] / reference['step_s']:.2f}"
-            mem_ratio = f"{row['peak_bytes'] / reference['peak_bytes']:.2f}"
         rate = row['flops_per_step'] / row['step_s']
+        rss = row.get('peak_rss_bytes')
+        rss = '-' if rss is None else f'{rss / 2**30:.2f}'
         lines.append(
             f"| {row['name']} | {row['tunable'] / 1e6:.2f}M | "
-            f"{row['step_s']:.2f} | {step_ratio} | "
+            f"{row['step_s']:.2f} | {ratio(row, 'step_s')} | "
             f"{row['infer_s_per_clip']:.2f} | "
-            f"{row['peak_bytes'] / 2**30:.2f} | {mem_ratio} | "
-            f"{row['flops_per_step'] / 1e9:.0f} | {rate / 1e9:.1f} "
+            f"{row['peak_bytes'] / 2**30:.2f} | "
+            f"{ratio(row, 'peak_bytes')} | {rss} | "
+            f"{row['flops_per_step'] / 1e9:.0f} | "
+            f"{ratio(row, 'flops_per_step')} | {rate / 1e9:.1f} "
             f'({100 * rate / matmul:.0f}%) |')
     lines.append(f'\nDense fp32 matmul on the same device: '
                  f'{matmul / 1e9:.1f} GFLOP/s.')

@@ -69,7 +69,7 @@ def main():
         rows.append(row)
         print(f"{name}: step {row['step_s']:.2f} s, inference "
               f"{row['infer_s_per_clip']:.2f} s/clip, peak "
-              f"{row['peak_bytes'] / 2**30:.2f} GiB", flush=True)
+              f"{row['peak_bytes'] / 2**30:.2f} GiB of tensors", flush=True)
     matmul = matmul_flop_rate(args.device, threads=args.threads)
     reference = None if args.no_baseline else rows[0]
     print()
