@@ -91,15 +91,39 @@ def load_data_tool_config(path: str, cfg_options=None) -> Config:
     return cfg
 
 
+def _torch_env_from_slurm() -> None:
+    """Rank, world size and master address for ``init_process_group``
+    from Slurm's variables (what MMEngine's slurm launcher reads)."""
+    import os
+    import subprocess
+    env = os.environ
+    try:
+        rank, tasks = env['SLURM_PROCID'], env['SLURM_NTASKS']
+        nodes = env['SLURM_NODELIST']
+    except KeyError as missing:
+        raise SystemExit(f'--launcher slurm: {missing} is not set; start '
+                         'the job with srun (tools/slurm_train.sh).')
+    if 'MASTER_ADDR' not in env:
+        # the first host of the allocation, as MMEngine picks it
+        hosts = subprocess.run(['scontrol', 'show', 'hostnames', nodes],
+                               capture_output=True, text=True, check=True)
+        env['MASTER_ADDR'] = hosts.stdout.split()[0]
+    env.setdefault('MASTER_PORT', '29500')
+    env.update(RANK=rank, WORLD_SIZE=tasks,
+               LOCAL_RANK=env.get('SLURM_LOCALID', '0'))
+
+
 def setup_cpu_distributed(cfg: Config) -> bool:
-    """Lets ``--launcher pytorch`` runs work on CPUs (gloo).
+    """Lets ``--launcher pytorch`` and ``--launcher slurm`` runs work on
+    CPUs (gloo).
 
     MMEngine's own ``init_dist`` assumes one GPU per process (it calls
     ``torch.cuda.set_device``). Without CUDA this starts the gloo process
-    group from torchrun's environment before the Runner is built (the
-    Runner then finds it initialised and keeps it), and wraps the model in
-    DDP without ``device_ids``. With CUDA, or without a launcher, nothing
-    changes.
+    group from torchrun's environment, or from Slurm's (``SLURM_PROCID``,
+    ``SLURM_NTASKS``, the first host of ``SLURM_NODELIST``,
+    ``MASTER_PORT`` or 29500), before the Runner is built (the Runner then
+    finds it initialised and keeps it), and wraps the model in DDP without
+    ``device_ids``. With CUDA, or without a launcher, nothing changes.
 
     Returns:
         bool: whether a CPU process group is in use.
@@ -108,11 +132,14 @@ def setup_cpu_distributed(cfg: Config) -> bool:
     import torch.distributed as dist
     if cfg.get('launcher', 'none') == 'none' or torch.cuda.is_available():
         return False
-    if cfg.launcher != 'pytorch':
+    if cfg.launcher not in ('pytorch', 'slurm'):
         raise SystemExit(f"--launcher {cfg.launcher} needs CUDA GPUs; on CPU "
                          'use torchrun (tools/dist_train.sh) with '
-                         '--launcher pytorch.')
+                         '--launcher pytorch, or srun with --launcher '
+                         'slurm.')
     if not dist.is_initialized():
+        if cfg.launcher == 'slurm':
+            _torch_env_from_slurm()
         dist.init_process_group(backend='gloo')
     cfg.setdefault('env_cfg', {})['dist_cfg'] = dict(backend='gloo')
     wrapper = cfg.get('model_wrapper_cfg') or dict(
