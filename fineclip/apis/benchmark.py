@@ -23,13 +23,27 @@ import torch
 BASELINE = 'full fine-tuning'
 
 
+def _frames_per_clip(model) -> int:
+    """T of the model's video branch: the first ``num_frames`` found in it
+    (the AIM encoder's, a temporal model's)."""
+    for module in model.branches['video'].modules():
+        if isinstance(getattr(module, 'num_frames', None), int):
+            return module.num_frames
+    raise ValueError(
+        f"Cannot tell how many frames the video branch "
+        f"({type(model.branches['video']).__name__}) takes: none of its "
+        'modules has an integer num_frames.')
+
+
 def _model_inputs(model, batch: int, device) -> Dict[str, torch.Tensor]:
     """Random inputs for every branch of ``model``."""
     from fineclip.models.branches import DescriptionBranch, FaceMapBranch
-    video = model.branches['video'].encoder
-    size = video.visual.image_size
+    if 'video' not in model.branches:
+        raise ValueError('benchmark.py measures models with a video branch; '
+                         f'this one has {sorted(model.branches)}.')
+    size = model.clip.visual.image_size
     size = size[0] if isinstance(size, (tuple, list)) else size
-    frames = video.num_frames
+    frames = _frames_per_clip(model)
     inputs = {'frames': torch.randn(batch, frames, 3, size, size)}
     for branch in model.branches.values():
         if isinstance(branch, FaceMapBranch):
@@ -58,10 +72,14 @@ def _build(config: str, cfg_options: Optional[dict], variant: str,
         if encoder.get('type') == 'AIMVideoEncoder':
             encoder.grad_checkpointing = grad_checkpointing
     if variant == BASELINE:
-        # The same backbone with every CLIP weight trainable, no adapters.
-        video = cfg.model.branches.video.encoder
-        video.update(t_adapter=False, s_adapter=False, mlp_adapter=False)
-        cfg.model.text_encoder.stacks = ()
+        # The same backbone with every CLIP weight trainable, no adapters
+        # (parts that are not adapters, e.g. a temporal transformer, stay).
+        video = cfg.model.branches.video.get('encoder', {})
+        if video.get('type') == 'AIMVideoEncoder':
+            video.update(t_adapter=False, s_adapter=False,
+                         mlp_adapter=False)
+        if cfg.model.get('text_encoder') is not None:
+            cfg.model.text_encoder.stacks = ()
     model = MODELS.build(cfg.model)
     if variant == BASELINE:
         for param in model.clip.parameters():
@@ -159,6 +177,30 @@ def _sync(device):
         torch.cuda.synchronize(device)
 
 
+def seconds_per_call(fn: Callable[[], None], repeats: int,
+                     device: torch.device) -> float:
+    """Mean wall time of ``fn()`` over ``repeats`` calls.
+
+    On a GPU the time between two CUDA events recorded around the calls
+    (kernels run asynchronously, so a host clock would stop before they
+    finish); on a CPU the host clock.
+    """
+    if device.type == 'cuda':
+        start = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+        torch.cuda.synchronize(device)
+        start.record()
+        for _ in range(repeats):
+            fn()
+        end.record()
+        end.synchronize()
+        return start.elapsed_time(end) / 1000 / repeats
+    begin = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return (time.perf_counter() - begin) / repeats
+
+
 def _measure(config, cfg_options, variant, grad_checkpointing, batch,
              steps, warmup, device_name, threads, amp, queue):
     """Child process: builds, times and reports one variant."""
@@ -190,12 +232,7 @@ def _measure(config, cfg_options, variant, grad_checkpointing, batch,
         train_step()
     if device.type == 'cuda':
         torch.cuda.reset_peak_memory_stats(device)
-    _sync(device)
-    start = time.perf_counter()
-    for _ in range(steps):
-        train_step()
-    _sync(device)
-    step_s = (time.perf_counter() - start) / steps
+    step_s = seconds_per_call(train_step, steps, device)
     if device.type == 'cuda':
         peak, peak_rss = torch.cuda.max_memory_allocated(device), None
     else:
@@ -217,12 +254,9 @@ def _measure(config, cfg_options, variant, grad_checkpointing, batch,
     model.eval()
     with torch.no_grad():
         model(inputs, samples, mode='predict')  # prompts cached here
-        _sync(device)
-        start = time.perf_counter()
-        for _ in range(steps):
-            model(inputs, samples, mode='predict')
-        _sync(device)
-    infer_s = (time.perf_counter() - start) / steps / batch
+        infer_s = seconds_per_call(
+            lambda: model(inputs, samples, mode='predict'), steps,
+            device) / batch
     queue.put(dict(variant=variant, grad_checkpointing=grad_checkpointing,
                    step_s=step_s, infer_s_per_clip=infer_s, peak_bytes=peak,
                    peak_rss_bytes=peak_rss, flops_per_step=flops,

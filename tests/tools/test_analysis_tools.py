@@ -55,3 +55,20 @@ def test_benchmark_compares_with_full_fine_tuning():
     assert float(adapters[1][:-1]) < 0.1 * float(baseline[1][:-1])
     assert 'gradient checkpointing' in recompute[0]
     assert 'Dense fp32 matmul on the same device' in out
+
+
+def test_benchmark_measures_a_plugin_model_without_aim():
+    """DFER-CLIP (plugin): frames counted from its temporal model; the
+    baseline fine-tunes the whole CLIP and keeps the temporal model."""
+    out = run_tool(['tools/analysis/benchmark.py',
+                    'configs/plugins/dfer_clip_synthetic.py', '--steps', '1',
+                    '--warmup', '0', '--threads', '1'])
+    rows = [[c.strip() for c in line.split('|')[1:-1]]
+            for line in out.splitlines()
+            if line.startswith('| dfer_clip_synthetic.py')]
+    assert len(rows) == 2, out[-2000:]
+    baseline, plugin = rows
+    assert 'full fine-tuning' in baseline[0]
+    # DFER-CLIP tunes the image tower, the temporal model and the context
+    # but not the text tower, which full fine-tuning adds
+    assert 0 < float(plugin[1][:-1]) < float(baseline[1][:-1])

@@ -3,13 +3,13 @@ srun, each task gets its Slurm rank, and training runs as one gloo group
 of two processes (MMEngine's slurm launcher path, on CPU)."""
 import os
 import os.path as osp
-import socket
 import stat
 import subprocess
 import sys
 
 import torch
 
+from tests.tools.test_distributed import _free_port
 from tests.tools.test_train_test import (ROOT, tiny_data,  # noqa
                                          write_small_config)
 
@@ -38,12 +38,6 @@ def _executable(path, text):
     with open(path, 'w') as f:
         f.write(text)
     os.chmod(path, os.stat(path).st_mode | stat.S_IEXEC)
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def test_slurm_script_trains_on_two_ranks(tiny_data, tmp_path):

@@ -8,10 +8,15 @@ fine-tuning of the same backbone, measured in one run.
 Every model is built at its config's real shapes (random weights: the cost
 does not depend on them) and measured in a process of its own. The first
 config also runs as the baseline: every CLIP weight trainable, no adapter,
-the same optimiser. With ``--grad-checkpointing`` the first config runs a
+the same optimiser (parts that are not adapters, such as a plugin's
+temporal model, stay). With ``--grad-checkpointing`` the first config runs a
 second time with its frozen image blocks recomputed in the backward pass.
-FLOPs per step (forward + backward) come from ``torch.utils.flop_counter``
-and are compared with a dense fp32 matmul timed on the same device.
+Times come from CUDA events on a GPU and the host clock on a CPU; peak
+memory is the tensor peak (``torch.cuda.max_memory_allocated``, or its CPU
+counterpart from the profiler's allocation records) and, on a CPU, the peak
+resident set as well. FLOPs per step (forward + backward) come from
+``torch.utils.flop_counter`` and are compared with a dense fp32 matmul
+timed on the same device.
 Training clips per second are ``batch / step``: on a GPU, compare them with
 ``bench_data.py``'s clips per second per worker to size the data loader.
 """

@@ -1,4 +1,5 @@
-"""The benchmark's CPU peak memory counts tensors as a GPU would."""
+"""The benchmark's measures: CPU peak memory counts tensors as a GPU would;
+times are means over calls."""
 import torch
 from torch import nn
 
@@ -53,3 +54,18 @@ def test_peak_grows_with_the_activations():
     big = peak_tensor_bytes(big_step) - live_tensor_bytes()
     # 2032 more rows: at least their saved inputs of the upper layers
     assert big - small >= (LAYERS - 1) * (2048 - 16) * WIDTH * 4
+
+
+def test_seconds_per_call_is_the_mean_over_calls():
+    import time
+
+    from fineclip.apis.benchmark import seconds_per_call
+    calls = []
+
+    def sleep():
+        calls.append(1)
+        time.sleep(0.02)
+
+    mean = seconds_per_call(sleep, 3, torch.device('cpu'))
+    assert len(calls) == 3
+    assert 0.02 <= mean < 0.2
