@@ -18,7 +18,8 @@ def parse_args():
         help='resume from this checkpoint, or without a path from the '
         'latest checkpoint in the work dir')
     parser.add_argument('--amp', action='store_true',
-                        help='mixed-precision training (AmpOptimWrapper)')
+                        help='mixed-precision training (AmpOptimWrapper; '
+                        'bf16 where the GPU supports it, else fp16)')
     add_common_arguments(parser)
     return parse_with_common(parser)
 
@@ -33,6 +34,11 @@ def merge_args(cfg: Config, args) -> Config:
                              'AmpOptimWrapper); run without it on CPU.')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        # bf16 keeps fp32's exponent range (no overflow to guard against)
+        # where the GPU has it (Ampere on); older GPUs get fp16, whose
+        # small range the dynamic loss scale protects
+        if torch.cuda.is_bf16_supported():
+            cfg.optim_wrapper.setdefault('dtype', 'bfloat16')
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume:
