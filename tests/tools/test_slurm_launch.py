@@ -7,8 +7,11 @@ import stat
 import subprocess
 import sys
 
+import pytest
 import torch
+from mmengine.config import Config
 
+from fineclip.apis import setup_cpu_distributed
 from tests.tools.test_distributed import _free_port
 from tests.tools.test_train_test import (ROOT, tiny_data,  # noqa
                                          write_small_config)
@@ -70,3 +73,12 @@ def test_slurm_script_trains_on_two_ranks(tiny_data, tmp_path):
     checkpoint = torch.load(osp.join(work_dir, 'epoch_1.pth'),
                             weights_only=True)
     assert checkpoint['meta']['epoch'] == 1
+
+
+def test_slurm_launch_outside_srun_names_the_missing_variable(monkeypatch):
+    for name in ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST'):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    with pytest.raises(SystemExit, match="SLURM_PROCID.*srun"):
+        setup_cpu_distributed(Config(dict(launcher='slurm')))
+    assert not torch.distributed.is_initialized()
