@@ -76,3 +76,29 @@ def test_single_branch_gets_full_weight():
     fused, w, _ = AdaptiveFusion()(feats, _sim_fn())
     assert torch.allclose(w, torch.ones(4, 1))
     assert torch.allclose(fused, F.normalize(feats['video'], dim=-1))
+
+
+def test_pn_logits_under_bf16_autocast_equal_the_fp32_ones():
+    """Eq 1/8 run in fp32 inside autocast: at tau = 0.01 a bf16 product
+    would move the logits by tenths (the fp32 reference differs from the
+    bf16 matmul by far more than the tolerance here)."""
+    torch.manual_seed(0)
+    f = torch.randn(6, 64)
+    t_p, t_n = torch.randn(7, 64), torch.randn(7, 64)
+    reference = pn_similarity(f, t_p, t_n) / 0.01
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        logits = pn_similarity(f.bfloat16(), t_p, t_n) / 0.01
+        probs = class_probabilities(pn_similarity(f, t_p, t_n), 0.01)
+        half = (F.normalize(f, dim=-1) @ F.normalize(t_p, dim=-1).t()
+                - F.normalize(f, dim=-1) @ F.normalize(t_n, dim=-1).t())
+    assert logits.dtype == probs.dtype == torch.float32
+    # features given in bf16 are upcast: only their own rounding remains
+    bf16_input = pn_similarity(f.bfloat16().float(), t_p, t_n) / 0.01
+    assert torch.allclose(logits, bf16_input, rtol=1e-5, atol=1e-5)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        same_input = pn_similarity(f, t_p, t_n) / 0.01
+    assert torch.allclose(same_input, reference, rtol=1e-5, atol=1e-5)
+    assert torch.allclose(probs, torch.softmax(reference, -1), atol=1e-6)
+    # what the fp32 guard prevents: the bf16 product is far off
+    assert half.dtype == torch.bfloat16
+    assert (half.float() / 0.01 - reference).abs().max() > 1e-2
