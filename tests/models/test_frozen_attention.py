@@ -3,7 +3,7 @@ import pytest
 import torch
 from open_clip.transformer import ResidualAttentionBlock
 
-from fineclip.models.encoders import frozen_attention, text_encoder
+from fineclip.models.encoders import frozen_attention
 from fineclip.models.encoders.frozen_attention import (residual_block,
                                                        self_attention)
 from fineclip.models.encoders.text_encoder import AdaptedTextEncoder
@@ -43,7 +43,7 @@ def test_text_encoder_outputs_and_adapter_gradients_unchanged(
     for direct in (True, False):
         if not direct:
             monkeypatch.setattr(
-                text_encoder, 'residual_block',
+                frozen_attention, 'residual_block',
                 lambda block, x, attn_mask=None: block(x,
                                                        attn_mask=attn_mask))
         torch.manual_seed(0)
@@ -89,3 +89,40 @@ def test_attention_follows_the_modules_current_weights(tiny_clip):
         assert frozen_attention.is_plain_self_attention(attn)
         assert (self_attention(attn, x) - ref).abs().max() < 1e-5
         attn.out_proj.weight.div_(2)
+
+
+def _text_features_and_grads(encoder, tokens, **kwargs):
+    for params in encoder.parameters():
+        params.grad = None
+    out = encoder(tokens, **kwargs)
+    out.pow(3).sum().backward()
+    return out.detach(), {n: p.grad.clone() for n, p in
+                          encoder.named_parameters() if p.grad is not None}
+
+
+def test_text_towers_recompute_their_layers_to_the_same_result(tiny_clip):
+    """Gradient checkpointing of both text towers changes neither the
+    features nor any adapter gradient."""
+    from fineclip.models.encoders.long_clip_text_encoder import (
+        LongCLIPTextEncoder, stretched_length)
+    torch.manual_seed(0)
+    long_context = stretched_length(tiny_clip.context_length, keep=16)
+    towers = [(AdaptedTextEncoder(tiny_clip, stacks=('positive', )),
+               dict(stack='positive')),
+              (LongCLIPTextEncoder(tiny_clip, context_length=long_context,
+                                   keep=16), {})]
+    for encoder, kwargs in towers:
+        for module in encoder.modules():
+            if hasattr(module, 'fc_up'):
+                torch.nn.init.normal_(module.fc_up.weight, std=0.5)
+        tokens = encoder.tokenize(['a happy face', 'a sad one'])
+        encoder.train()
+        encoder.grad_checkpointing = False
+        ref, ref_grads = _text_features_and_grads(encoder, tokens, **kwargs)
+        encoder.grad_checkpointing = True
+        out, grads = _text_features_and_grads(encoder, tokens, **kwargs)
+        assert (out - ref).abs().max() < 1e-6
+        assert grads.keys() == ref_grads.keys() and grads
+        for name in grads:
+            assert torch.allclose(grads[name], ref_grads[name], atol=1e-6), \
+                name

@@ -10,12 +10,14 @@ stay contiguous, the projections are plain ``linear`` calls and the heads go
 to ``scaled_dot_product_attention`` as strided views: the same math,
 ``out_proj(softmax(q k^T / sqrt(d_head) + mask) v)``.
 """
+from functools import partial
 from typing import Optional
 
 import torch
 import torch.nn.functional as F
 from open_clip.transformer import ResidualAttentionBlock
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 
 def is_plain_self_attention(attn: nn.MultiheadAttention) -> bool:
@@ -80,3 +82,41 @@ def residual_block(block: nn.Module, x: torch.Tensor,
         return block(x, attn_mask=attn_mask)
     x = x + block.ls_1(self_attention(block.attn, block.ln_1(x), attn_mask))
     return x + block.ls_2(block.mlp(block.ln_2(x)))
+
+
+def adapted_layers(blocks, adapters=None) -> list:
+    """``H_l = A_l(Layer_l(H_{l-1}))`` as a list of layer callables.
+
+    Each frozen text block (through :func:`residual_block`) followed by its
+    adapter, or alone where ``adapters`` is ``None``; both text towers run
+    their layers this way (with :func:`run_layers`).
+    """
+    if adapters is None:
+        adapters = [None] * len(blocks)
+
+    def layer(block, adapter, x, attn_mask=None):
+        x = residual_block(block, x, attn_mask=attn_mask)
+        return x if adapter is None else adapter(x)
+    return [partial(layer, block, adapter)
+            for block, adapter in zip(blocks, adapters)]
+
+
+def run_layers(layers, x: torch.Tensor, recompute: bool = False,
+               **kwargs) -> torch.Tensor:
+    """Applies ``layers`` in turn: ``x = layer(x, **kwargs)``.
+
+    With ``recompute`` (gradient checkpointing), only each layer's input is
+    kept for the backward pass and the layer runs again there: the
+    activations of all frames (or prompts) of all layers are what fills
+    memory, and the frozen layers cost no weight gradients, so one more
+    forward pass buys most of that memory back. It applies only where a
+    backward pass will follow (training with autograd on).
+    """
+    recompute = recompute and torch.is_grad_enabled()
+    for layer in layers:
+        if recompute:
+            x = checkpoint(layer, x, use_reentrant=False, **kwargs)
+        else:
+            x = layer(x, **kwargs)
+    return x
+

@@ -25,7 +25,7 @@ from torch import nn
 
 from fineclip.registry import ENCODERS
 from ..adapters import Adapter
-from .frozen_attention import residual_block
+from .frozen_attention import adapted_layers, run_layers
 
 #: Rows of CLIP's table that Long-CLIP keeps as they are.
 KEEP = 20
@@ -239,6 +239,9 @@ class LongCLIPTextEncoder(nn.Module):
         context_length (int): Tokens per text; must be what stretching the
             CLIP's table gives (248 from 77).
         keep (int): Leading positions kept from CLIP's table (20).
+        grad_checkpointing (bool): In training, keep only each layer's input
+            and recompute the layer in the backward pass (see
+            :func:`~.frozen_attention.run_layers`).
     """
 
     def __init__(self,
@@ -246,9 +249,11 @@ class LongCLIPTextEncoder(nn.Module):
                  checkpoint: Optional[str] = None,
                  adapter_ratio: float = 0.25,
                  context_length: int = 248,
-                 keep: int = KEEP):
+                 keep: int = KEEP,
+                 grad_checkpointing: bool = False):
         super().__init__()
         _check_clip(clip)
+        self.grad_checkpointing = grad_checkpointing
         if checkpoint is None:
             self.__dict__['clip'] = clip  # shared, see class docstring
             table = stretch_positional_embedding(clip.positional_embedding,
@@ -349,6 +354,15 @@ class LongCLIPTextEncoder(nn.Module):
                              f'{table.shape[1]} != text width {width}')
         return table
 
+    def memory_passes(self, texts_per_clip: int = 1) -> list:
+        """One text of ``context_length`` tokens per clip
+        (:mod:`fineclip.models.memory`)."""
+        from ..memory import ActivationPass
+        tower = self._frozen_tower
+        return [ActivationPass('text', texts_per_clip, self.context_length,
+                               tower.transformer.width,
+                               len(tower.transformer.resblocks))]
+
     def tokenize(self, texts: Sequence[str]) -> torch.Tensor:
         """Tokenises texts to ``(N, context_length)`` token ids.
 
@@ -384,8 +398,9 @@ class LongCLIPTextEncoder(nn.Module):
         mask = self.attn_mask[:length, :length].to(x.dtype)
         # Frozen layers still build a graph: gradients pass through them to
         # the adapters below.
-        for block, adapter in zip(tower.transformer.resblocks, self.adapters):
-            x = adapter(residual_block(block, x, attn_mask=mask))
+        x = run_layers(
+            adapted_layers(tower.transformer.resblocks, self.adapters), x,
+            self.grad_checkpointing and self.training, attn_mask=mask)
         x = tower.ln_final(x)
         # EOT pooling: the EOT token has the largest id (open_clip's argmax).
         pooled = x[torch.arange(x.shape[0], device=x.device),

@@ -16,7 +16,7 @@ from torch import nn
 
 from fineclip.registry import ENCODERS
 from ..adapters import Adapter
-from .frozen_attention import residual_block
+from .frozen_attention import adapted_layers, run_layers
 
 
 @ENCODERS.register_module()
@@ -33,11 +33,15 @@ class AdaptedTextEncoder(nn.Module):
         stacks (Sequence[str]): Names of the adapter stacks, e.g.
             ``('positive', 'negative')``. Empty: the plain frozen encoder.
         adapter_ratio (float): Bottleneck ratio of the adapters.
+        grad_checkpointing (bool): In training, keep only each layer's input
+            and recompute the layer in the backward pass (see
+            :func:`~.frozen_attention.run_layers`).
     """
 
     def __init__(self, clip: nn.Module, stacks: Sequence[str] = ('positive',
                                                                  'negative'),
-                 adapter_ratio: float = 0.25):
+                 adapter_ratio: float = 0.25,
+                 grad_checkpointing: bool = False):
         super().__init__()
         if not getattr(clip.transformer, 'batch_first', True):
             raise ValueError('AdaptedTextEncoder needs an open_clip model '
@@ -51,10 +55,22 @@ class AdaptedTextEncoder(nn.Module):
                 for _ in range(layers))
             for name in stacks
         })
+        self.grad_checkpointing = grad_checkpointing
         self.context_length = clip.context_length
         self.tokenizer = open_clip.tokenizer.SimpleTokenizer(
             context_length=self.context_length)
         self._token_cache: Dict[tuple, torch.Tensor] = {}
+
+    def memory_passes(self, num_classes: int) -> list:
+        """The class prompts of one training step, one per class and
+        adapter stack (:mod:`fineclip.models.memory`): a fixed cost, not
+        per clip."""
+        from ..memory import ActivationPass
+        transformer = self.clip.transformer
+        prompts = num_classes * max(len(self.adapters), 1)
+        return [ActivationPass('text', prompts, self.context_length,
+                               transformer.width, len(transformer.resblocks),
+                               per_clip=False)]
 
     def tokenize(self, texts: Sequence[str]) -> torch.Tensor:
         """Tokenises texts to ``(N, context_length)`` token ids.
@@ -105,10 +121,9 @@ class AdaptedTextEncoder(nn.Module):
         mask = clip.attn_mask
         if mask is not None:
             mask = mask[:x.shape[1], :x.shape[1]].to(x.dtype)
-        for i, block in enumerate(clip.transformer.resblocks):
-            x = residual_block(block, x, attn_mask=mask)
-            if adapters is not None:
-                x = adapters[i](x)
+        x = run_layers(adapted_layers(clip.transformer.resblocks, adapters),
+                       x, self.grad_checkpointing and self.training,
+                       attn_mask=mask)
         x = clip.ln_final(x)
         pooled = text_global_pool(x, tokens, clip.text_pool_type,
                                   eos_token_id=getattr(clip, 'text_eos_id',

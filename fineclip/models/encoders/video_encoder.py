@@ -16,11 +16,10 @@ from contextlib import nullcontext
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.checkpoint import checkpoint
 
 from fineclip.registry import ENCODERS
 from ..adapters import Adapter
-from .frozen_attention import self_attention
+from .frozen_attention import run_layers, self_attention
 
 
 class AIMBlock(nn.Module):
@@ -131,6 +130,16 @@ class AIMVideoEncoder(nn.Module):
         return proj.shape[
             1] if proj is not None else self.visual.conv1.out_channels
 
+    def memory_passes(self, images_per_frame: int = 1) -> list:
+        """The encoder's activation pass per clip
+        (:mod:`fineclip.models.memory`): ``images_per_frame`` images
+        (modalities) for each of the T frames."""
+        from ..memory import ActivationPass, vit_tokens
+        visual = self.visual
+        return [ActivationPass('aim', self.num_frames * images_per_frame,
+                               vit_tokens(visual), visual.conv1.out_channels,
+                               len(self.blocks))]
+
     def _patch_tokens(self, frames: torch.Tensor) -> torch.Tensor:
         """Frozen patch embedding + class token + position embedding."""
         visual = self.visual
@@ -162,11 +171,8 @@ class AIMVideoEncoder(nn.Module):
         length, width = x.shape[1:]
         x = x.view(b, t, length, width) + self.temporal_embedding[:, None]
         x = self.visual.ln_pre(x.view(b * t, length, width))
-        recompute = (self.grad_checkpointing and self.training
-                     and torch.is_grad_enabled())
-        for block in self.blocks:
-            x = (checkpoint(block, x, use_reentrant=False) if recompute
-                 else block(x))
+        x = run_layers(self.blocks, x, self.grad_checkpointing
+                       and self.training)
         cls = self.visual.ln_post(x[:, 0])
         if self.visual.proj is not None:
             cls = cls @ self.visual.proj
