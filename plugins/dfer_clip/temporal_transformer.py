@@ -120,6 +120,20 @@ class TemporalTransformerBranch(nn.Module):
         self.temporal = ENCODERS.build(
             temporal, default_args=dict(width=clip.visual.output_dim))
 
+    def memory_passes(self) -> list:
+        """Activation passes per clip (``fineclip.models.memory``): every
+        frame through the fine-tuned image tower (nothing is kept for a
+        frozen one, which runs without autograd); the one-layer temporal
+        model over T + 1 tokens is negligible beside it."""
+        from fineclip.models.memory import ActivationPass, vit_tokens
+        if not any(p.requires_grad for p in self.visual.parameters()):
+            return []
+        return [ActivationPass('vit', self.temporal.num_frames,
+                               vit_tokens(self.visual),
+                               self.visual.conv1.out_channels,
+                               len(self.visual.transformer.resblocks),
+                               checkpointable=False)]
+
     def forward(self, inputs: Dict[str, torch.Tensor]) -> torch.Tensor:
         """Returns ``(B, D)`` L2-normalised video features."""
         if self.input_key not in inputs:

@@ -52,6 +52,10 @@ class DescriptionBranch(nn.Module):
         """Tokens per description the encoder expects."""
         return self.encoder.context_length
 
+    def memory_passes(self) -> list:
+        """Activation passes per clip (:mod:`fineclip.models.memory`)."""
+        return self.encoder.memory_passes()
+
     def forward(self, inputs: Dict[str, torch.Tensor]) -> torch.Tensor:
         """Returns ``(B, D)`` L2-normalised description features ``f_d``."""
         if self.input_key not in inputs:

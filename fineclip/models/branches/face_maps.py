@@ -55,6 +55,11 @@ class FaceMapBranch(nn.Module):
             nn.init.zeros_(projection.bias)
             self.projections[name] = projection
 
+    def memory_passes(self) -> list:
+        """Activation passes per clip (:mod:`fineclip.models.memory`):
+        every modality's images go through the shared encoder."""
+        return self.encoder.memory_passes(len(self.modalities))
+
     def forward(self, inputs: Dict[str, torch.Tensor]
                 ) -> Dict[str, torch.Tensor]:
         """Returns ``{modality: (B, D)}`` L2-normalised representations."""

@@ -26,6 +26,10 @@ class FramesBranch(nn.Module):
         self.encoder = ENCODERS.build(
             encoder, default_args=dict(visual=clip.visual))
 
+    def memory_passes(self) -> list:
+        """Activation passes per clip (:mod:`fineclip.models.memory`)."""
+        return self.encoder.memory_passes()
+
     def forward(self, inputs: Dict[str, torch.Tensor]) -> torch.Tensor:
         """Returns ``(B, D)`` L2-normalised video embeddings."""
         if self.input_key not in inputs:
