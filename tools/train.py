@@ -1,13 +1,13 @@
 """Train a FineCLIP model: ``python tools/train.py CONFIG [options]``."""
 import argparse
 
-import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
 from fineclip.apis import (add_common_arguments, apply_common_options,
                            enable_local_imports, parse_with_common,
                            prepare_embedded_default, setup_cpu_distributed)
+from fineclip.engine.train_setup import configure_memory, configure_precision
 
 
 def parse_args():
@@ -17,9 +17,20 @@ def parse_args():
         '--resume', nargs='?', type=str, const='auto',
         help='resume from this checkpoint, or without a path from the '
         'latest checkpoint in the work dir')
-    parser.add_argument('--amp', action='store_true',
-                        help='mixed-precision training (AmpOptimWrapper; '
-                        'bf16 where the GPU supports it, else fp16)')
+    precision = parser.add_mutually_exclusive_group()
+    precision.add_argument(
+        '--amp', action='store_true',
+        help="insist on mixed precision (the default, precision='auto', "
+        'uses it wherever it is fast): bf16 on GPUs and CPUs with native '
+        'bf16, fp16 with loss scaling on older GPUs; an error where '
+        'neither applies')
+    precision.add_argument('--no-amp', action='store_true',
+                           help='train in fp32')
+    parser.add_argument(
+        '--max-memory-gb', type=float, metavar='GB',
+        help='tensor memory one training step may use (default: the '
+        "GPU's); the batch is then computed as micro-batches with "
+        'gradient accumulation, and with gradient checkpointing if needed')
     add_common_arguments(parser)
     return parse_with_common(parser)
 
@@ -28,17 +39,21 @@ def merge_args(cfg: Config, args) -> Config:
     """Applies the command-line options to the config."""
     cfg = apply_common_options(cfg, args.config, args.work_dir,
                                args.cfg_options, args.launcher)
-    if args.amp:
-        if not torch.cuda.is_available():
-            raise SystemExit('--amp needs a CUDA GPU (MMEngine\'s '
-                             'AmpOptimWrapper); run without it on CPU.')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-        # bf16 keeps fp32's exponent range (no overflow to guard against)
-        # where the GPU has it (Ampere on); older GPUs get fp16, whose
-        # small range the dynamic loss scale protects
-        if torch.cuda.is_bf16_supported():
-            cfg.optim_wrapper.setdefault('dtype', 'bfloat16')
+    if args.no_amp:
+        cfg.precision = 'fp32'
+    elif args.amp:
+        cfg.precision = 'auto'
+    if args.max_memory_gb is not None:
+        cfg.setdefault('train_memory', {})['max_memory_gb'] = (
+            args.max_memory_gb)
+    try:
+        precision = configure_precision(cfg)
+    except ValueError as err:
+        raise SystemExit(str(err))
+    if args.amp and precision not in ('bf16', 'fp16'):
+        raise SystemExit('--amp: this machine has neither a CUDA GPU nor a '
+                         'CPU with native bf16; train without --amp (fp32).')
+    configure_memory(cfg, precision)
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume:

@@ -24,6 +24,18 @@ env_cfg = dict(
     dist_cfg=dict(backend='nccl'),
 )
 
+# Training precision (fineclip/engine/precision.py): 'auto' is bf16 autocast
+# on GPUs and CPUs with native bf16, fp16 with loss scaling on older GPUs,
+# fp32 on other CPUs; PN logits and losses stay fp32. tools/train.py
+# --no-amp sets 'fp32'; None keeps optim_wrapper as written.
+precision = 'auto'
+# The memory one training step must fit (fineclip/engine/memory_plan.py):
+# by default the GPU's memory (none on a CPU); the batch stays the
+# effective one, computed as micro-batches of at least min_micro_batch
+# clips with gradient accumulation, then with gradient checkpointing.
+# tools/train.py --max-memory-gb sets max_memory_gb.
+train_memory = dict(max_memory_gb=None, min_micro_batch=4)
+
 log_processor = dict(type='LogProcessor', window_size=20, by_epoch=True)
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends)

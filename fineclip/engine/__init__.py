@@ -1,2 +1,4 @@
 """Engine parts plugged into MMEngine's Runner."""
 from .hooks import *  # noqa: F401,F403
+from .precision import (AutocastOptimWrapper, native_bf16,  # noqa: F401
+                        precision_optim_wrapper, resolve_precision)
