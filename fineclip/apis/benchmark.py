@@ -58,10 +58,22 @@ def _model_inputs(model, batch: int, device) -> Dict[str, torch.Tensor]:
 
 
 def _build(config: str, cfg_options: Optional[dict], variant: str,
-           grad_checkpointing: bool, device):
+           grad_checkpointing: bool, device, batch: int,
+           precision: Optional[str], max_memory_gb: Optional[float]):
+    """Builds the model and optimiser of ``config`` as ``tools/train.py``
+    would train it on ``device``: its precision, and its memory plan for
+    ``max_memory_gb`` (``None``: the whole batch at once).
+
+    Returns:
+        tuple: model, optimiser wrapper, precision in use, memory plan (or
+        ``None``).
+    """
     from mmengine.optim import build_optim_wrapper
 
     from fineclip.apis import load_config
+    from fineclip.engine.memory_plan import enable_grad_checkpointing
+    from fineclip.engine.train_setup import (configure_memory,
+                                             configure_precision)
     from fineclip.registry import DATASETS, MODELS
     cfg = load_config(config, cfg_options)
     cfg.model.clip.pretrained = None  # shapes, not values, set the cost
@@ -69,8 +81,8 @@ def _build(config: str, cfg_options: Optional[dict], variant: str,
         encoder = branch.get('encoder', {})
         if 'checkpoint' in encoder:
             encoder.checkpoint = None
-        if encoder.get('type') == 'AIMVideoEncoder':
-            encoder.grad_checkpointing = grad_checkpointing
+    if grad_checkpointing:
+        enable_grad_checkpointing(cfg.model)
     if variant == BASELINE:
         # The same backbone with every CLIP weight trainable, no adapters
         # (parts that are not adapters, e.g. a temporal transformer, stay).
@@ -80,15 +92,20 @@ def _build(config: str, cfg_options: Optional[dict], variant: str,
                          mlp_adapter=False)
         if cfg.model.get('text_encoder') is not None:
             cfg.model.text_encoder.stacks = ()
+        cfg.model.clip['freeze'] = False
+    if precision != 'config':
+        cfg.precision = precision
+    cfg.train_dataloader.batch_size = batch
+    cfg.train_memory = dict(cfg.get('train_memory') or {},
+                            max_memory_gb=max_memory_gb)
+    used = configure_precision(cfg, device.type) or 'fp32'
+    plan = configure_memory(cfg, used, device.type)
     model = MODELS.build(cfg.model)
-    if variant == BASELINE:
-        for param in model.clip.parameters():
-            param.requires_grad_(True)
     dataset = DATASETS.get(cfg.test_dataloader.dataset.type)
     model.set_class_names(dataset.METAINFO['classes'])
     model.to(device)
     optim = build_optim_wrapper(model, cfg.optim_wrapper)
-    return model, optim
+    return model, optim, used, plan
 
 
 def _missing_flop_formulas() -> dict:
@@ -201,8 +218,16 @@ def seconds_per_call(fn: Callable[[], None], repeats: int,
     return (time.perf_counter() - begin) / repeats
 
 
+def _split(inputs: Dict[str, torch.Tensor], samples: list, size: int):
+    """The batch as micro-batches of ``size`` clips."""
+    for start in range(0, len(samples), size):
+        yield ({k: v[start:start + size] for k, v in inputs.items()},
+               samples[start:start + size])
+
+
 def _measure(config, cfg_options, variant, grad_checkpointing, batch,
-             steps, warmup, device_name, threads, amp, queue):
+             steps, warmup, device_name, threads, precision, max_memory_gb,
+             quick, queue):
     """Child process: builds, times and reports one variant."""
     from fineclip.structures import DFERDataSample
     if threads:
@@ -212,8 +237,10 @@ def _measure(config, cfg_options, variant, grad_checkpointing, batch,
     os.environ.setdefault('KINETO_LOG_LEVEL', '5')
     device = torch.device(device_name)
     torch.manual_seed(0)
-    model, optim = _build(config, cfg_options, variant, grad_checkpointing,
-                          device)
+    model, optim, used, plan = _build(config, cfg_options, variant,
+                                      grad_checkpointing, device, batch,
+                                      precision, max_memory_gb)
+    micro = plan.micro_batch if plan is not None else batch
     inputs = _model_inputs(model, batch, device)
     num_classes = len(model.class_names)
     samples = [DFERDataSample().set_gt_label(i % num_classes)
@@ -221,76 +248,107 @@ def _measure(config, cfg_options, variant, grad_checkpointing, batch,
     tunable = sum(p.numel() for p in model.parameters() if p.requires_grad)
 
     def train_step():
-        # bf16 autocast keeps fp32 master weights: no loss scaling needed
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-            losses = model(inputs, samples, mode='loss')
-        loss = sum(v for k, v in losses.items() if 'loss' in k)
-        optim.update_params(loss)
+        # one optimiser step over the whole batch, as the Runner runs it:
+        # each micro-batch under the wrapper's context (autocast), the
+        # wrapper accumulating and stepping after the last one
+        for chunk, chunk_samples in _split(inputs, samples, micro):
+            with optim.optim_context(model):
+                losses = model(chunk, chunk_samples, mode='loss')
+            optim.update_params(sum(v for k, v in losses.items()
+                                    if 'loss' in k))
 
     model.train()
     for _ in range(warmup):
         train_step()
     if device.type == 'cuda':
         torch.cuda.reset_peak_memory_stats(device)
-    step_s = seconds_per_call(train_step, steps, device)
+    if quick and device.type == 'cpu':
+        # one step, timed and profiled at once (the profiler's overhead is
+        # in every row's time alike)
+        begin = time.perf_counter()
+        peak = peak_tensor_bytes(train_step)
+        step_s = time.perf_counter() - begin
+        peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    else:
+        step_s = seconds_per_call(train_step, steps, device)
     if device.type == 'cuda':
         peak, peak_rss = torch.cuda.max_memory_allocated(device), None
-    else:
+    elif not quick:
         # the resident set first: the profiler's own records would add to it
         peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         peak = peak_tensor_bytes(train_step)
+    result = dict(variant=variant, grad_checkpointing=(
+        grad_checkpointing or bool(plan and plan.grad_checkpointing)),
+        step_s=step_s, peak_bytes=peak, peak_rss_bytes=peak_rss,
+        tunable=tunable, batch=batch, micro_batch=micro, precision=used,
+        estimate_bytes=plan.estimate_bytes if plan else None,
+        infer_s_per_clip=None, flops_per_step=None)
+    if quick:
+        queue.put(result)
+        return
 
-    # FLOPs of one step's forward and backward (the optimiser is not
-    # counted: it is elementwise).
+    # FLOPs of one micro-batch's forward and backward, times the
+    # micro-batches of a step (the optimiser is not counted: elementwise).
     from torch.utils.flop_counter import FlopCounterMode
     counter = FlopCounterMode(display=False,
                               custom_mapping=_missing_flop_formulas())
-    with counter:
-        losses = model(inputs, samples, mode='loss')
+    chunk, chunk_samples = next(_split(inputs, samples, micro))
+    with counter, optim.optim_context(model):
+        losses = model(chunk, chunk_samples, mode='loss')
         sum(v for k, v in losses.items() if 'loss' in k).backward()
     optim.zero_grad()
-    flops = counter.get_total_flops()
+    flops = counter.get_total_flops() * (batch // micro)
 
     model.eval()
     with torch.no_grad():
-        model(inputs, samples, mode='predict')  # prompts cached here
+        model(chunk, chunk_samples, mode='predict')  # prompts cached here
         infer_s = seconds_per_call(
-            lambda: model(inputs, samples, mode='predict'), steps,
-            device) / batch
-    queue.put(dict(variant=variant, grad_checkpointing=grad_checkpointing,
-                   step_s=step_s, infer_s_per_clip=infer_s, peak_bytes=peak,
-                   peak_rss_bytes=peak_rss, flops_per_step=flops,
-                   tunable=tunable))
+            lambda: model(chunk, chunk_samples, mode='predict'), steps,
+            device) / len(chunk_samples)
+    result.update(infer_s_per_clip=infer_s, flops_per_step=flops)
+    queue.put(result)
 
 
 def measure(config: str, variant: str = 'config',
             grad_checkpointing: bool = False, batch: int = 1,
             steps: int = 2, warmup: int = 1, device: str = 'cpu',
-            threads: Optional[int] = None, amp: bool = False,
+            threads: Optional[int] = None, precision: str = 'config',
+            max_memory_gb: Optional[float] = None, quick: bool = False,
             cfg_options: Optional[dict] = None) -> dict:
     """Times one variant of ``config`` in a fresh process.
 
     Args:
         config: Config path.
         variant: ``'config'`` (as written) or :data:`BASELINE`.
-        grad_checkpointing: Recompute the frozen blocks in backward.
-        batch, steps, warmup: Clips per step, timed and untimed steps.
+        grad_checkpointing: Recompute the frozen blocks in backward
+            (whatever the memory plan says).
+        batch, steps, warmup: Clips per optimiser step, timed and untimed
+            steps.
         device: ``'cpu'`` or ``'cuda'``.
         threads: torch threads in the child (default: torch's).
-        amp: Train under bf16 autocast.
+        precision: ``'config'`` (the config's ``precision``, resolved for
+            the device as ``tools/train.py`` does), or ``'auto'``,
+            ``'bf16'``, ``'fp16'``, ``'fp32'``.
+        max_memory_gb: Plan the step into this budget as
+            ``tools/train.py --max-memory-gb`` does (micro-batches,
+            checkpointing); ``None``: the whole batch at once.
+        quick: Training step and memory only (no FLOPs, no inference);
+            on a CPU the one profiled step is also the timed one.
         cfg_options: Config overrides.
 
     Returns:
         dict: ``step_s``, ``infer_s_per_clip``, ``peak_bytes`` (tensor
         memory), ``peak_rss_bytes`` (CPU only, else ``None``),
-        ``flops_per_step``, ``tunable``, ``variant``,
-        ``grad_checkpointing``.
+        ``flops_per_step`` and ``infer_s_per_clip`` (``None`` with
+        ``quick``), ``tunable``, ``variant``,
+        ``grad_checkpointing``, ``batch``, ``micro_batch``, ``precision``
+        and ``estimate_bytes`` (the memory model's, with a plan).
     """
     ctx = mp.get_context('spawn')
     queue = ctx.Queue()
     proc = ctx.Process(target=_measure, args=(
         config, cfg_options, variant, grad_checkpointing, batch, steps,
-        warmup, device, threads, amp, queue))
+        warmup, device, threads, precision, max_memory_gb, quick, queue))
     proc.start()
     proc.join()
     if proc.exitcode != 0:
@@ -318,6 +376,17 @@ def matmul_flop_rate(device: str = 'cpu', size: int = 2048,
     return 2 * size ** 3 * count / (time.perf_counter() - start)
 
 
+def _step_as(row: dict) -> str:
+    """How a row's step ran: micro-batches, checkpointing, precision."""
+    batch = row.get('batch', 1)
+    micro = row.get('micro_batch', batch)
+    parts = [f'{batch // micro} x {micro}']
+    if row.get('grad_checkpointing'):
+        parts.append('ckpt')
+    parts.append(row.get('precision', 'fp32'))
+    return ', '.join(parts)
+
+
 def format_table(rows: List[dict], reference: Optional[dict],
                  matmul: float) -> str:
     """Markdown table; ratios against ``reference`` (the baseline).
@@ -326,27 +395,38 @@ def format_table(rows: List[dict], reference: Optional[dict],
     set follows where it was measured (CPU).
     """
     def ratio(row, key):
-        if reference is None:
+        if reference is None or row.get(key) is None:
             return '-'
         return f'{row[key] / reference[key]:.2f}'
 
     lines = ['| model | tunable | train step (s) | x baseline | inference '
              '(s/clip) | peak memory (GiB) | x baseline | peak RSS (GiB) | '
-             'GFLOP/step | x baseline | GFLOP/s (% of matmul) |',
-             '|---' * 11 + '|']
+             'GFLOP/step | x baseline | GFLOP/s (% of matmul) | step as | '
+             'estimated peak (GiB) |',
+             '|---' * 13 + '|']
+    def number(row, key, scale=1., digits=2):
+        value = row.get(key)
+        return '-' if value is None else f'{value / scale:.{digits}f}'
+
     for row in rows:
-        rate = row['flops_per_step'] / row['step_s']
+        flops = row.get('flops_per_step')
+        rate = None if flops is None else flops / row['step_s']
+        rate_text = '-' if rate is None else (
+            f'{rate / 1e9:.1f} ({100 * rate / matmul:.0f}%)')
         rss = row.get('peak_rss_bytes')
         rss = '-' if rss is None else f'{rss / 2**30:.2f}'
+        estimate = row.get('estimate_bytes')
+        estimate = '-' if estimate is None else f'{estimate / 2**30:.2f}'
         lines.append(
             f"| {row['name']} | {row['tunable'] / 1e6:.2f}M | "
             f"{row['step_s']:.2f} | {ratio(row, 'step_s')} | "
-            f"{row['infer_s_per_clip']:.2f} | "
+            f"{number(row, 'infer_s_per_clip')} | "
             f"{row['peak_bytes'] / 2**30:.2f} | "
             f"{ratio(row, 'peak_bytes')} | {rss} | "
-            f"{row['flops_per_step'] / 1e9:.0f} | "
-            f"{ratio(row, 'flops_per_step')} | {rate / 1e9:.1f} "
-            f'({100 * rate / matmul:.0f}%) |')
-    lines.append(f'\nDense fp32 matmul on the same device: '
-                 f'{matmul / 1e9:.1f} GFLOP/s.')
+            f"{number(row, 'flops_per_step', 1e9, 0)} | "
+            f"{ratio(row, 'flops_per_step')} | {rate_text} | "
+            f'{_step_as(row)} | {estimate} |')
+    if matmul:
+        lines.append(f'\nDense fp32 matmul on the same device: '
+                     f'{matmul / 1e9:.1f} GFLOP/s.')
     return '\n'.join(lines) + '\n'
