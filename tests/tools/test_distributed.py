@@ -15,9 +15,10 @@ from tests.tools.test_train_test import (ROOT, run_tool, tiny_data,  # noqa
 
 _ = tiny_data
 # The training pipeline is the deterministic test pipeline: random
-# augmentations draw the same numbers on every rank (one seed), so with
-# them each clip of a 2-process run would be augmented differently from
-# the 1-process run, and the runs could not be compared exactly.
+# augmentations draw from one stream per rank (and worker), so with them
+# each clip of a 2-process run would be augmented differently from the
+# 1-process run, and the runs could not be compared exactly. That ranks do
+# get their own streams is test_distributed_augmentation.py's.
 DETERMINISTIC = """
 _base_ = [{base!r}]
 train_dataloader = dict(batch_size={batch}, num_workers=0,

@@ -25,7 +25,10 @@ train_dataloader = dict(
     batch_size=16,
     num_workers=8,
     persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    # Each rank, worker and epoch augments from its own random stream:
+    # the sampler seeds the main process (num_workers=0) per rank and
+    # epoch, the worker_init_fn each worker (see worker_seeding.py).
+    sampler=dict(type='RankSeededSampler', shuffle=True),
     worker_init_fn=dict(type='fineclip.seed_worker_from_torch'),
     dataset=dict(type=dataset_type, data_root=data_root, fold=fold,
                  split='train', pipeline=train_pipeline))
