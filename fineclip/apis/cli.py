@@ -132,6 +132,43 @@ def _close_process_group() -> None:
         dist.destroy_process_group()
 
 
+def init_gloo_from_launcher(launcher: str) -> bool:
+    """Starts a gloo process group from torchrun's or Slurm's environment.
+
+    The piece :func:`setup_cpu_distributed` and the data tools share. With
+    ``'slurm'`` the rank, world size and master address come from the
+    ``SLURM_*`` variables (:func:`_torch_env_from_slurm`); with
+    ``'pytorch'`` from the ones torchrun sets. The group is destroyed at
+    exit (:func:`_close_process_group`). A group that is already
+    initialised is kept as it is.
+
+    Args:
+        launcher: ``'none'``, ``'pytorch'`` or ``'slurm'``.
+
+    Returns:
+        bool: whether a process group is in use (False for ``'none'``).
+
+    Raises:
+        SystemExit: another launcher (e.g. ``'mpi'``), or ``'slurm'``
+            outside an srun job.
+    """
+    import atexit
+
+    import torch.distributed as dist
+    if launcher == 'none':
+        return False
+    if launcher not in ('pytorch', 'slurm'):
+        raise SystemExit(f'--launcher {launcher} is not supported here; use '
+                         'torchrun with --launcher pytorch, or srun with '
+                         '--launcher slurm.')
+    if not dist.is_initialized():
+        if launcher == 'slurm':
+            _torch_env_from_slurm()
+        dist.init_process_group(backend='gloo')
+        atexit.register(_close_process_group)
+    return True
+
+
 def setup_cpu_distributed(cfg: Config) -> bool:
     """Lets ``--launcher pytorch`` and ``--launcher slurm`` runs work on
     CPUs (gloo).
@@ -147,10 +184,7 @@ def setup_cpu_distributed(cfg: Config) -> bool:
     Returns:
         bool: whether a CPU process group is in use.
     """
-    import atexit
-
     import torch
-    import torch.distributed as dist
     if cfg.get('launcher', 'none') == 'none' or torch.cuda.is_available():
         return False
     if cfg.launcher not in ('pytorch', 'slurm'):
@@ -158,11 +192,7 @@ def setup_cpu_distributed(cfg: Config) -> bool:
                          'use torchrun (tools/dist_train.sh) with '
                          '--launcher pytorch, or srun with --launcher '
                          'slurm.')
-    if not dist.is_initialized():
-        if cfg.launcher == 'slurm':
-            _torch_env_from_slurm()
-        dist.init_process_group(backend='gloo')
-        atexit.register(_close_process_group)
+    init_gloo_from_launcher(cfg.launcher)
     cfg.setdefault('env_cfg', {})['dist_cfg'] = dict(backend='gloo')
     wrapper = cfg.get('model_wrapper_cfg') or dict(
         type='MMDistributedDataParallel')

@@ -10,13 +10,21 @@ read_descriptions` reads).
 Generation is resumable: clips already in the file are skipped, new lines
 are appended a batch at a time, and a last line cut short by an interrupted
 run is dropped before appending (that clip is described again).
+
+Under torchrun or srun each rank describes its share of the clips into its
+own part file, ``{stem}.part-{rank}-of-{world}.jsonl``, resumable in the
+same way, and rank 0 merges the parts into the one file at the end (see
+:func:`generate_descriptions`).
 """
+import glob
 import json
 import os
 import os.path as osp
+import shutil
 import time
+import warnings
 from dataclasses import dataclass
-from typing import Iterable, List, Optional, Sequence, Set
+from typing import Iterable, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 from mmengine.config import Config
@@ -24,6 +32,7 @@ from tqdm import tqdm
 
 from fineclip.apis.face_map_extraction import (ClipSource, clips_from_folder,
                                                config_clip_infos)
+from fineclip.apis.sharding import RankContext, owner_of, shard
 from fineclip.datasets.face_maps import FaceMaps, load_face_maps
 from fineclip.datasets.transforms.loading import read_frame_files
 from fineclip.datasets.video import read_video_frames, video_length
@@ -112,28 +121,18 @@ def description_clips_from_folder(
             for c in clips_from_folder(root)]
 
 
-def read_finished(path: str) -> Set[str]:
-    """Clip ids already in a descriptions file; repairs an interrupted one.
-
-    Whatever follows the last newline is a line whose writing was cut
-    short: it is cut off the file, so appending starts on a fresh line
-    and that clip is described again.
-
-    Returns:
-        The clip ids of the complete lines (empty if there is no file).
-
-    Raises:
-        ValueError: A complete line that is not ``{"clip_id": str, "text":
-            str}`` (not an interruption: the file is left alone).
-    """
+def _read_records(path: str) -> List[Tuple[str, str]]:
+    """``(clip_id, text)`` of a descriptions file's complete lines, in file
+    order (duplicates kept); repairs an interrupted file as
+    :func:`read_finished` says."""
     if not osp.isfile(path):
-        return set()
+        return []
     with open(path, 'rb+') as f:
         data = f.read()
         complete = data.rfind(b'\n') + 1
         if complete < len(data):
             f.truncate(complete)
-    done = set()
+    records = []
     lines = data[:complete].decode('utf-8').splitlines()
     for line_no, line in enumerate(lines, start=1):
         if not line.strip():
@@ -148,8 +147,25 @@ def read_finished(path: str) -> Set[str]:
             raise ValueError(
                 f'{path}:{line_no}: expected {{"clip_id": str, "text": str}}'
                 f', got {line.strip()[:80]!r}; fix or remove the line.')
-        done.add(record['clip_id'])
-    return done
+        records.append((record['clip_id'], record['text']))
+    return records
+
+
+def read_finished(path: str) -> Set[str]:
+    """Clip ids already in a descriptions file; repairs an interrupted one.
+
+    Whatever follows the last newline is a line whose writing was cut
+    short: it is cut off the file, so appending starts on a fresh line
+    and that clip is described again.
+
+    Returns:
+        The clip ids of the complete lines (empty if there is no file).
+
+    Raises:
+        ValueError: A complete line that is not ``{"clip_id": str, "text":
+            str}`` (not an interruption: the file is left alone).
+    """
+    return {clip_id for clip_id, _ in _read_records(path)}
 
 
 def clip_input(describer: BaseDescriber, clip: DescriptionClip) -> ClipInput:
@@ -183,30 +199,24 @@ def _append(path: str, clip_ids: List[str], texts: List[str]) -> None:
         os.fsync(f.fileno())
 
 
-def generate_descriptions(describer: BaseDescriber,
-                          clips: Iterable[DescriptionClip], out_file: str,
-                          progress: bool = True) -> dict:
-    """Appends a description of every clip not in ``out_file`` yet.
-
-    Clips go to ``describer.describe`` ``describer.batch_size`` at a time;
-    each batch is written as soon as it is done.
-
-    Returns:
-        dict: ``clips``, ``described`` (this run), ``skipped`` (in the file
-        before), ``out_file``, ``seconds`` (this run), ``mean_words`` (of
-        this run's texts, ``None`` if none) and ``example`` (the first
-        text written by this run, or ``None``).
-    """
-    clips = list(clips)
+def _generate(describer: BaseDescriber, clips: List[DescriptionClip],
+              out_file: str, progress: bool, ctx: RankContext,
+              done: Optional[Set[str]] = None) -> dict:
+    """Describes the clips of ``clips`` in neither ``done`` nor
+    ``out_file``, appending to ``out_file``; returns the summary."""
     os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
-    done = read_finished(out_file)
+    done = read_finished(out_file) | (done or set())
     todo = [c for c in clips if c.clip_id not in done]
     summary = dict(clips=len(clips), described=0,
                    skipped=len(clips) - len(todo), out_file=out_file,
                    seconds=0.0, mean_words=None, example=None)
     words, start = 0, time.perf_counter()
-    bar = tqdm(total=len(todo), desc='descriptions', unit='clip',
-               disable=not progress)
+    desc = f'descriptions [{ctx.tag}]' if ctx.distributed else \
+        'descriptions'
+    bar = tqdm(total=len(todo), desc=desc, unit='clip',
+               disable=not progress,
+               position=ctx.local_rank if ctx.distributed else None)
+    bar.set_postfix(batch=describer.batch_size)
     for batch in _batches(todo, describer.batch_size):
         ids = [c.clip_id for c in batch]
         try:
@@ -224,6 +234,225 @@ def generate_descriptions(describer: BaseDescriber,
         bar.update(len(texts))
     bar.close()
     summary['seconds'] = round(time.perf_counter() - start, 2)
+    summary['words'] = words
     if summary['described']:
         summary['mean_words'] = round(words / summary['described'], 1)
     return summary
+
+
+def generate_descriptions(describer: BaseDescriber,
+                          clips: Iterable[DescriptionClip], out_file: str,
+                          progress: bool = True,
+                          ctx: Optional[RankContext] = None) -> dict:
+    """Appends a description of every clip not in ``out_file`` yet.
+
+    Clips go to ``describer.describe`` ``describer.batch_size`` at a time;
+    each batch is written as soon as it is done. The progress bar counts
+    clips and shows the batch size.
+
+    In a job of several ranks (``ctx``, from
+    :func:`fineclip.apis.sharding.init_data_tool_ranks`) every rank must
+    pass the same clips. Rank 0 repairs ``out_file`` if a run was cut short
+    and tells every rank which clips it holds; each rank describes the
+    others of its share (:func:`fineclip.apis.sharding.shard`: clip ``i``
+    goes to rank ``i % world_size``) into its own part file
+    (:func:`part_file`), resuming from it; once all are done, rank 0 merges
+    the parts into ``out_file`` (:func:`merge_description_parts`) and
+    removes them. The result is the file a 1-process run writes.
+
+    Args:
+        describer: A describer (``DESCRIBERS``).
+        clips: The clips, in the order of a 1-process run.
+        out_file: The JSONL file.
+        progress: Show a progress bar (one per rank, on line
+            ``LOCAL_RANK``).
+        ctx: This process's place in the job; default a 1-process run.
+
+    Returns:
+        dict: ``clips``, ``described`` (this run), ``skipped`` (in the file
+        before), ``out_file``, ``seconds`` (this run; in a job, the slowest
+        rank's), ``mean_words`` (of this run's texts, ``None`` if none) and
+        ``example`` (the first text written by this run, or ``None``). In a
+        job, over every rank, on every rank, with ``ranks``: each rank's
+        own summary (its ``out_file`` is its part file).
+
+    Raises:
+        DescriptionMergeError: the parts hold a clip twice, or miss one;
+            ``out_file`` and the parts are left as they were.
+        RankFailure: another rank failed (its error is quoted).
+    """
+    clips = list(clips)
+    ctx = ctx or RankContext()
+    if not ctx.distributed:
+        summary = _generate(describer, clips, out_file, progress, ctx)
+        del summary['words']
+        return summary
+    ids = [c.clip_id for c in clips]
+    ctx.check_same_items(ids)
+
+    def prepare():
+        os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
+        stale = [p for p in part_files(out_file)
+                 if not p.endswith(f'-of-{ctx.world_size}.jsonl')]
+        if stale:
+            warnings.warn(
+                f'Ignoring part files of a job with another number of ranks'
+                f' (their clips are described again): {", ".join(stale)}; '
+                'rerun with that many ranks to use them.', stacklevel=3)
+        return read_finished(out_file)
+
+    merged_before = ctx.run_on_main(prepare)
+    mine = shard(clips, ctx.rank, ctx.world_size)
+    part = part_file(out_file, ctx.rank, ctx.world_size)
+    ranks = ctx.run_everywhere(lambda: _generate(
+        describer, mine, part, progress, ctx, done=merged_before))
+    ctx.run_on_main(lambda: merge_description_parts(
+        out_file, ids, ctx.world_size, remove_parts=True))
+    described = sum(r['described'] for r in ranks)
+    words = sum(r.pop('words') for r in ranks)
+    return dict(
+        clips=len(clips), described=described,
+        skipped=sum(r['skipped'] for r in ranks), out_file=out_file,
+        seconds=max(r['seconds'] for r in ranks),
+        mean_words=round(words / described, 1) if described else None,
+        example=next((r['example'] for r in ranks if r['example']), None),
+        ranks=ranks)
+
+
+class DescriptionMergeError(ValueError):
+    """The part files of a job do not hold every clip exactly once."""
+
+
+def part_file(out_file: str, rank: int, world_size: int) -> str:
+    """The file rank ``rank`` of ``world_size`` writes its texts to:
+    ``{stem}.part-{rank}-of-{world_size}.jsonl`` next to ``out_file``
+    (``data/DFEW/descriptions.jsonl`` -> ``data/DFEW/descriptions.part-0-
+    of-2.jsonl``)."""
+    stem = out_file[:-len('.jsonl')] if out_file.endswith('.jsonl') \
+        else out_file
+    return f'{stem}.part-{rank}-of-{world_size}.jsonl'
+
+
+def part_files(out_file: str) -> List[str]:
+    """Every part file of ``out_file`` on disk, whatever the job's size."""
+    stem = part_file(out_file, 0, 1)[:-len('0-of-1.jsonl')]
+    return sorted(glob.glob(glob.escape(stem) + '*-of-*.jsonl'))
+
+
+def _listed(ids: Iterable[str], limit: int = 10) -> str:
+    ids = list(ids)
+    more = f' and {len(ids) - limit} more' if len(ids) > limit else ''
+    return ', '.join(ids[:limit]) + more
+
+
+def merge_description_parts(out_file: str, clip_ids: Sequence[str],
+                            world_size: int,
+                            remove_parts: bool = True) -> dict:
+    """Merges a job's part files into ``out_file`` (rank 0 does this).
+
+    The lines already in ``out_file`` (an earlier run's) stay first, as
+    they are; then comes one line per clip of ``clip_ids`` that is not
+    among them, in ``clip_ids``'s order, taken from the parts
+    ``part_file(out_file, r, world_size)``. For a new file that is the
+    file a 1-process run writes, and for an existing one the file a
+    resumed 1-process run leaves. The merged file is written under a
+    temporary name, read back and checked, then renamed over ``out_file``;
+    only then are the parts removed (``remove_parts``), since the merged
+    file holds all they held.
+
+    Args:
+        out_file: The descriptions file.
+        clip_ids: Every clip of the job, in the order of a 1-process run.
+        world_size: The job's number of ranks.
+        remove_parts: Delete the part files after a checked merge.
+
+    Returns:
+        dict: ``merged`` (lines added from the parts), ``kept`` (lines
+        that were in ``out_file``) and ``parts`` (the part files read).
+
+    Raises:
+        DescriptionMergeError: a part holds a clip not in ``clip_ids``;
+            a clip is in two parts, twice in one, or
+            in a part and in ``out_file`` with another text (duplicate;
+            the same text there is what a merge cut short before removing
+            the parts leaves, and is taken as done); or a clip of
+            ``clip_ids`` is in neither (gap). The message names the clips
+            and the files; nothing is written or removed.
+    """
+    parts = [part_file(out_file, r, world_size) for r in range(world_size)]
+    before = _read_records(out_file)
+    kept = dict(before)
+    texts, where, duplicates = {}, {}, {}
+    for path in parts:
+        for clip_id, text in _read_records(path):
+            if clip_id in where:
+                duplicates.setdefault(clip_id, [where[clip_id]]).append(path)
+            elif clip_id in kept:
+                # the same line: left by a merge cut short before the parts
+                # were removed; another text is a conflict
+                if kept[clip_id] != text:
+                    duplicates.setdefault(clip_id, [out_file]).append(path)
+            else:
+                texts[clip_id], where[clip_id] = text, path
+    if duplicates:
+        shown = '; '.join(f'{c} in {" and ".join(sorted(set(f)))}'
+                          if len(set(f)) > 1 else f'{c} twice in {f[0]}'
+                          for c, f in list(duplicates.items())[:10])
+        raise DescriptionMergeError(
+            f'Not merging into {out_file}: {len(duplicates)} clip(s) have '
+            f'more than one description ({shown}). Each clip belongs to one '
+            'rank; were the parts written by different jobs? Remove the '
+            'lines (or parts) you do not want and rerun.')
+    listed = set(clip_ids)
+    foreign = [c for c in texts if c not in listed]
+    if foreign:
+        files = sorted({where[c] for c in foreign})
+        raise DescriptionMergeError(
+            f'Not merging into {out_file}: {len(foreign)} clip(s) in '
+            f'{", ".join(files)} are not among the {len(clip_ids)} clips of '
+            f'this run ({_listed(foreign)}); were the parts written with '
+            'other clips or another --limit? Rerun with those, or remove '
+            'the lines.')
+    todo = [c for c in clip_ids if c not in kept]
+    missing = [c for c in todo if c not in texts]
+    if missing:
+        index = {c: i for i, c in enumerate(clip_ids)}
+        by_part = {}
+        for c in missing:
+            by_part.setdefault(parts[owner_of(index[c], world_size)],
+                               []).append(c)
+        shown = '; '.join(
+            f'{_listed(c)} (expected in {p}'
+            f'{"" if osp.isfile(p) else ", which does not exist"})'
+            for p, c in by_part.items())
+        raise DescriptionMergeError(
+            f'Not merging into {out_file}: {len(missing)} clip(s) have no '
+            f'description: {shown}. Rerun the job with {world_size} ranks '
+            'to describe them.')
+    new = ''.join(json.dumps({'clip_id': c, 'text': texts[c]}) + '\n'
+                  for c in todo)
+    tmp = f'{out_file}.merge-{os.getpid()}.tmp'
+    try:
+        with open(tmp, 'wb') as f:
+            if osp.isfile(out_file):
+                with open(out_file, 'rb') as old:
+                    shutil.copyfileobj(old, f)
+            f.write(new.encode('utf-8'))
+            f.flush()
+            os.fsync(f.fileno())
+        check = [c for c, _ in _read_records(tmp)]
+        expected = [c for c, _ in before] + todo
+        if check != expected:
+            raise DescriptionMergeError(
+                f'{tmp}: the merged file read back differs from what was '
+                f'written ({len(check)} lines for {len(expected)}); '
+                f'{out_file} and the parts are unchanged.')
+        os.replace(tmp, out_file)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+    if remove_parts:
+        for path in parts:
+            if osp.isfile(path):
+                os.remove(path)
+    return dict(merged=len(todo), kept=len(before), parts=parts)

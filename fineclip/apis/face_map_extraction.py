@@ -4,7 +4,8 @@ analyser, one file per clip (format: :mod:`fineclip.datasets.face_maps`).
 Used by ``tools/data/extract_face_maps.py``. Clips come from a config's
 datasets (all splits, so every clip of the dataset) or from a folder of clip
 folders / videos. Extraction is resumable: a clip whose file exists is
-skipped, and files are written atomically.
+skipped, and files are written atomically. Under torchrun or srun each rank
+extracts its share of the clips (see :func:`extract_face_maps`).
 """
 import json
 import os
@@ -17,6 +18,7 @@ import numpy as np
 from mmengine.config import Config
 from tqdm import tqdm
 
+from fineclip.apis.sharding import RankContext, shard
 from fineclip.datasets.base import IMAGE_EXTENSIONS, list_frames
 from fineclip.datasets.face_maps import (FaceMaps, fill_missing,
                                          load_face_maps, save_face_maps)
@@ -131,21 +133,17 @@ def analyze_clip(analyzer, frames: np.ndarray) -> FaceMaps:
     return fill_missing(maps)
 
 
-def extract_face_maps(analyzer, clips: Iterable[ClipSource], out_dir: str,
-                      progress: bool = True) -> dict:
-    """Writes ``{out_dir}/{clip_id}.npz`` for every clip not done yet.
-
-    Returns:
-        dict: ``clips``, ``extracted`` (this run), ``skipped`` (done
-        before), and over all the clips' files: ``frames``,
-        ``frames_without_face`` and ``clips_without_face`` (ids of clips
-        where no frame had one). Also written to
-        ``{out_dir}/extraction_summary.json``.
-    """
-    clips = list(clips)
+def _extract(analyzer, clips: List[ClipSource], out_dir: str,
+             progress: bool, ctx: RankContext) -> dict:
+    """The extraction loop over ``clips``; returns their summary (not
+    written)."""
     summary = dict(clips=len(clips), extracted=0, skipped=0, frames=0,
                    frames_without_face=0, clips_without_face=[])
-    bar = tqdm(clips, desc='face maps', unit='clip', disable=not progress)
+    desc = f'face maps [{ctx.tag}]' if ctx.distributed else 'face maps'
+    bar = tqdm(clips, desc=desc, unit='clip', disable=not progress,
+               position=ctx.local_rank if ctx.distributed else None)
+    batch = f'{analyzer.batch_size} frames'
+    bar.set_postfix(batch=batch, no_face=0)
     for clip in bar:
         path = osp.join(out_dir, clip.clip_id + '.npz')
         if osp.isfile(path):
@@ -161,10 +159,76 @@ def extract_face_maps(analyzer, clips: Iterable[ClipSource], out_dir: str,
         summary['frames_without_face'] += int((~found).sum())
         if not found.any():
             summary['clips_without_face'].append(clip.clip_id)
-        bar.set_postfix(no_face=summary['frames_without_face'])
+        bar.set_postfix(batch=batch, no_face=summary['frames_without_face'])
+    bar.close()
+    return summary
+
+
+def combine_summaries(parts: List[dict], clip_ids: List[str]) -> dict:
+    """One summary over every rank's: counts added up, and the clips
+    without a face listed in ``clip_ids``'s order (a 1-process run's)."""
+    faceless = {c for p in parts for c in p['clips_without_face']}
+    summary = {key: sum(p[key] for p in parts)
+               for key in ('clips', 'extracted', 'skipped', 'frames',
+                           'frames_without_face')}
+    summary['clips_without_face'] = [c for c in clip_ids if c in faceless]
+    return summary
+
+
+def _write_summary(out_dir: str, summary: dict) -> None:
     os.makedirs(out_dir, exist_ok=True)
     with open(osp.join(out_dir, SUMMARY_FILE), 'w') as f:
         json.dump(summary, f, indent=2)
+
+
+def extract_face_maps(analyzer, clips: Iterable[ClipSource], out_dir: str,
+                      progress: bool = True,
+                      ctx: Optional[RankContext] = None) -> dict:
+    """Writes ``{out_dir}/{clip_id}.npz`` for every clip not done yet.
+
+    Analysers see one clip's frames ``analyzer.batch_size`` at a time; the
+    progress bar counts clips and shows that batch size.
+
+    In a job of several ranks (``ctx``, from
+    :func:`fineclip.apis.sharding.init_data_tool_ranks`) every rank must
+    pass the same clips; each analyses its share
+    (:func:`fineclip.apis.sharding.shard`: clip ``i`` goes to rank ``i %
+    world_size``) into the same folder, skipping its files that exist, and
+    rank 0 writes the summary over all clips once every rank is done. The
+    files and the summary are those of a 1-process run.
+
+    Args:
+        analyzer: A face analyser (``FACE_ANALYZERS``).
+        clips: The clips, in the order of a 1-process run.
+        out_dir: Folder of the ``.npz`` files.
+        progress: Show a progress bar (one per rank, on line
+            ``LOCAL_RANK``).
+        ctx: This process's place in the job; default a 1-process run.
+
+    Returns:
+        dict: ``clips``, ``extracted`` (this run), ``skipped`` (done
+        before), and over all the clips' files: ``frames``,
+        ``frames_without_face`` and ``clips_without_face`` (ids of clips
+        where no frame had one). Also written to
+        ``{out_dir}/extraction_summary.json``. In a job, the summary over
+        every rank, on every rank.
+
+    Raises:
+        RankFailure: another rank failed (its error is quoted).
+    """
+    clips = list(clips)
+    ctx = ctx or RankContext()
+    if not ctx.distributed:
+        summary = _extract(analyzer, clips, out_dir, progress, ctx)
+        _write_summary(out_dir, summary)
+        return summary
+    ids = [c.clip_id for c in clips]
+    ctx.check_same_items(ids)
+    mine = shard(clips, ctx.rank, ctx.world_size)
+    parts = ctx.run_everywhere(
+        lambda: _extract(analyzer, mine, out_dir, progress, ctx))
+    summary = combine_summaries(parts, ids)
+    ctx.run_on_main(lambda: _write_summary(out_dir, summary))
     return summary
 
 

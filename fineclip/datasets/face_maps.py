@@ -23,6 +23,7 @@ and 36-41 and labels 2 and 4 are the image-left brow and eye.
 """
 import os
 import os.path as osp
+import socket
 from dataclasses import dataclass
 from typing import Optional
 
@@ -130,15 +131,31 @@ def save_face_maps(path: str, maps: FaceMaps, **extra: np.ndarray) -> None:
 
     The file is written under a temporary name and renamed, so an
     interrupted extraction never leaves a truncated file that a resumed run
-    would take for done.
+    would take for done. The temporary name is unique to the process
+    (:func:`temporary_name`), so two writers of one folder (the ranks of a
+    job, or two jobs on a shared disk) never write into each other's file;
+    the last rename wins, with a complete file either way.
     """
     maps.validate(path)
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    tmp = path + '.part.npz'  # np.savez adds .npz unless the name has it
-    np.savez_compressed(tmp, landmarks=maps.landmarks,
-                        face_found=maps.face_found, parsing=maps.parsing,
-                        **extra)
-    os.replace(tmp, path)
+    tmp = temporary_name(path)
+    try:
+        np.savez_compressed(tmp, landmarks=maps.landmarks,
+                            face_found=maps.face_found, parsing=maps.parsing,
+                            **extra)
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def temporary_name(path: str) -> str:
+    """Where :func:`save_face_maps` writes before renaming to ``path``:
+    ``{path}.{host}-{pid}.part.npz``, one name per process and machine (a
+    name ending in ``.npz``, which ``np.savez`` keeps as it is)."""
+    host = socket.gethostname().split('.')[0] or 'host'
+    return f'{path}.{host}-{os.getpid()}.part.npz'
 
 
 def load_face_maps(path: str,

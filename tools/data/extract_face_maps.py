@@ -16,6 +16,19 @@ Analysers (``FACE_ANALYZERS``):
   FaceXFormerAnalyzer    the paper's; --analyzer-cfg checkpoint=PATH
   MediaPipeFaceAnalyzer  offline, from pip (see README, "Face maps")
 
+Several processes (GPUs, nodes): start the tool with torchrun or srun and
+``--launcher pytorch|slurm``. Clip i goes to rank i % world size, each rank
+writes its own clips' files (and skips those already there, so a killed
+job resumes), and rank 0 writes ``extraction_summary.json`` over all
+clips. ``device=cuda`` in --analyzer-cfg means each rank's own GPU,
+``cuda:{LOCAL_RANK}``:
+
+  torchrun --nproc_per_node 8 tools/data/extract_face_maps.py CONFIG \
+      --analyzer FaceXFormerAnalyzer --analyzer-cfg checkpoint=PATH \
+      device=cuda --launcher pytorch
+  srun --ntasks 16 --ntasks-per-node 8 --gres gpu:8 \
+      python tools/data/extract_face_maps.py CONFIG ... --launcher slurm
+
 ``--ground-truth DIR`` compares the result with reference maps (the
 synthetic generator's ``face_maps/``): face-found share, landmark NME and
 parsing pixel accuracy.
@@ -28,10 +41,12 @@ import sys
 from mmengine.config import DictAction
 
 from fineclip.apis import load_data_tool_config
-from fineclip.apis.face_map_extraction import (clips_from_config,
+from fineclip.apis.face_map_extraction import (SUMMARY_FILE,
+                                               clips_from_config,
                                                clips_from_folder,
                                                compare_with_ground_truth,
                                                extract_face_maps)
+from fineclip.apis.sharding import init_data_tool_ranks, rank_device
 from fineclip.registry import FACE_ANALYZERS
 
 
@@ -53,11 +68,15 @@ def parse_args():
                         help='only the first N clips (for a quick look)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys')
+    parser.add_argument('--launcher', default='none',
+                        choices=['none', 'pytorch', 'slurm'],
+                        help='several processes: torchrun (pytorch) or srun '
+                        '(slurm); each rank takes a share of the clips')
     return parser.parse_args()
 
 
-def main():
-    args = parse_args()
+def collect_clips(args):
+    """The clips to analyse and the folder of their files."""
     if args.source.endswith('.py'):
         cfg = load_data_tool_config(args.source, args.cfg_options)
         clips = clips_from_config(cfg)
@@ -68,13 +87,29 @@ def main():
         if not args.out_dir:
             sys.exit('--out-dir is required when the source is a folder')
         clips, out_dir = clips_from_folder(args.source), args.out_dir
+    return clips, out_dir
+
+
+def main():
+    args = parse_args()
+    ctx = init_data_tool_ranks(args.launcher)
+    # rank 0 first: loading a config may create the embedded default's data
+    clips, out_dir = ctx.main_first(lambda: collect_clips(args))
     if args.limit:
         clips = clips[:args.limit]
     if args.analyzer not in FACE_ANALYZERS:
         import fineclip.preprocessing  # noqa: F401 (registers analysers)
-    analyzer = FACE_ANALYZERS.build(
-        dict(type=args.analyzer, **args.analyzer_cfg))
-    summary = extract_face_maps(analyzer, clips, out_dir)
+    analyzer_cfg = dict(args.analyzer_cfg)
+    if 'device' in analyzer_cfg:
+        analyzer_cfg['device'] = rank_device(analyzer_cfg['device'], ctx)
+    analyzer = FACE_ANALYZERS.build(dict(type=args.analyzer, **analyzer_cfg))
+    summary = extract_face_maps(analyzer, clips, out_dir, ctx=ctx)
+    if not ctx.is_main:
+        return
+    if ctx.distributed:
+        print(f'{ctx.world_size} ranks, clip i on rank i % '
+              f'{ctx.world_size}; summary over all in '
+              f'{osp.join(out_dir, SUMMARY_FILE)}')
     found = summary['frames'] - summary['frames_without_face']
     print(f"{summary['extracted']} clips extracted, {summary['skipped']} "
           f'done before, in {out_dir}')

@@ -17,6 +17,22 @@ an interrupted run continues where it stopped (a half-written last line is
 dropped and that clip described again). Refine the raw texts afterwards
 with tools/data/refine_descriptions.py.
 
+Several processes (GPUs, nodes): start the tool with torchrun or srun and
+``--launcher pytorch|slurm``. Clip i goes to rank i % world size; each rank
+appends its texts to its own part file next to the output,
+``{stem}.part-{rank}-of-{world}.jsonl`` (resumed like the output itself),
+and at the end rank 0 merges the parts, in the clip order of a 1-process
+run, after the lines the output already held, refusing clips described
+twice or not at all, and removes the parts. Resuming a killed job needs
+the same number of ranks. ``device=cuda`` in --describer-cfg (and the
+default device on a GPU machine) means each rank's own GPU:
+
+  torchrun --nproc_per_node 8 tools/data/generate_descriptions.py CONFIG \
+      --describer VideoLlavaDescriber --describer-cfg model=DIR \
+      batch_size=8 --launcher pytorch
+  srun --ntasks 16 --ntasks-per-node 8 --gres gpu:8 \
+      python tools/data/generate_descriptions.py CONFIG ... --launcher slurm
+
 Describers (``DESCRIBERS``):
   VideoLlavaDescriber      the paper's (Video-LLaVA through transformers);
                            --describer-cfg model=DIR for local weights,
@@ -33,6 +49,7 @@ from fineclip.apis import load_data_tool_config
 from fineclip.apis.description_generation import (
     description_clips_from_config, description_clips_from_folder,
     generate_descriptions)
+from fineclip.apis.sharding import init_data_tool_ranks, rank_device
 from fineclip.registry import DESCRIBERS
 
 DEFAULT_FILE = 'descriptions.jsonl'
@@ -57,6 +74,10 @@ def parse_args():
                         help='only the first N clips (for a quick look)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys')
+    parser.add_argument('--launcher', default='none',
+                        choices=['none', 'pytorch', 'slurm'],
+                        help='several processes: torchrun (pytorch) or srun '
+                        '(slurm); each rank takes a share of the clips')
     return parser.parse_args()
 
 
@@ -78,18 +99,31 @@ def collect_clips(args):
 
 def main():
     args = parse_args()
-    clips, out = collect_clips(args)
+    ctx = init_data_tool_ranks(args.launcher)
+    # rank 0 first: loading a config may create the embedded default's data
+    clips, out = ctx.main_first(lambda: collect_clips(args))
     if args.describer not in DESCRIBERS:
         import fineclip.preprocessing  # noqa: F401 (registers describers)
-    describer = DESCRIBERS.build(
-        dict(type=args.describer, **args.describer_cfg))
-    summary = generate_descriptions(describer, clips, out)
+    describer_cfg = dict(args.describer_cfg)
+    if 'device' in describer_cfg:
+        describer_cfg['device'] = rank_device(describer_cfg['device'], ctx)
+    describer = DESCRIBERS.build(dict(type=args.describer, **describer_cfg))
+    summary = generate_descriptions(describer, clips, out, ctx=ctx)
+    if not ctx.is_main:
+        return
     print(f"{summary['described']} clips described, {summary['skipped']} "
           f"done before, in {out}")
+    if ctx.distributed:
+        print(f'{ctx.world_size} ranks, clip i on rank i % {ctx.world_size};'
+              ' their part files were merged into it and removed')
     if summary['described']:
-        per_clip = summary['seconds'] / summary['described']
-        print(f"{summary['seconds']:.1f} s ({per_clip:.2f} s per clip); "
-              f"{summary['mean_words']} words per description on average")
+        ranks = summary.get('ranks', [summary])
+        per_clip = sum(r['seconds'] for r in ranks) / summary['described']
+        slowest, each = ((' on the slowest rank', ' and process')
+                         if ctx.distributed else ('', ''))
+        print(f"{summary['seconds']:.1f} s{slowest} ({per_clip:.2f} s per "
+              f"clip{each}); {summary['mean_words']} words per description "
+              'on average')
         print(f"e.g. {summary['example']}")
 
 
