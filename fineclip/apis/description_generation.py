@@ -16,15 +16,13 @@ own part file, ``{stem}.part-{rank}-of-{world}.jsonl``, resumable in the
 same way, and rank 0 merges the parts into the one file at the end (see
 :func:`generate_descriptions`).
 """
-import glob
 import json
 import os
 import os.path as osp
-import shutil
 import time
 import warnings
 from dataclasses import dataclass
-from typing import Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Iterable, List, Optional, Sequence, Set
 
 import numpy as np
 from mmengine.config import Config
@@ -32,7 +30,10 @@ from tqdm import tqdm
 
 from fineclip.apis.face_map_extraction import (ClipSource, clips_from_folder,
                                                config_clip_infos)
-from fineclip.apis.sharding import RankContext, owner_of, shard
+from fineclip.apis.description_parts import (  # noqa: F401
+    DescriptionMergeError, merge_description_parts, part_file, part_files,
+    read_records)
+from fineclip.apis.sharding import RankContext, shard
 from fineclip.datasets.face_maps import FaceMaps, load_face_maps
 from fineclip.datasets.transforms.loading import read_frame_files
 from fineclip.datasets.video import read_video_frames, video_length
@@ -121,36 +122,6 @@ def description_clips_from_folder(
             for c in clips_from_folder(root)]
 
 
-def _read_records(path: str) -> List[Tuple[str, str]]:
-    """``(clip_id, text)`` of a descriptions file's complete lines, in file
-    order (duplicates kept); repairs an interrupted file as
-    :func:`read_finished` says."""
-    if not osp.isfile(path):
-        return []
-    with open(path, 'rb+') as f:
-        data = f.read()
-        complete = data.rfind(b'\n') + 1
-        if complete < len(data):
-            f.truncate(complete)
-    records = []
-    lines = data[:complete].decode('utf-8').splitlines()
-    for line_no, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            record = None
-        if (not isinstance(record, dict)
-                or not isinstance(record.get('clip_id'), str)
-                or not isinstance(record.get('text'), str)):
-            raise ValueError(
-                f'{path}:{line_no}: expected {{"clip_id": str, "text": str}}'
-                f', got {line.strip()[:80]!r}; fix or remove the line.')
-        records.append((record['clip_id'], record['text']))
-    return records
-
-
 def read_finished(path: str) -> Set[str]:
     """Clip ids already in a descriptions file; repairs an interrupted one.
 
@@ -165,7 +136,7 @@ def read_finished(path: str) -> Set[str]:
         ValueError: A complete line that is not ``{"clip_id": str, "text":
             str}`` (not an interruption: the file is left alone).
     """
-    return {clip_id for clip_id, _ in _read_records(path)}
+    return {clip_id for clip_id, _ in read_records(path)}
 
 
 def clip_input(describer: BaseDescriber, clip: DescriptionClip) -> ClipInput:
@@ -317,142 +288,3 @@ def generate_descriptions(describer: BaseDescriber,
         mean_words=round(words / described, 1) if described else None,
         example=next((r['example'] for r in ranks if r['example']), None),
         ranks=ranks)
-
-
-class DescriptionMergeError(ValueError):
-    """The part files of a job do not hold every clip exactly once."""
-
-
-def part_file(out_file: str, rank: int, world_size: int) -> str:
-    """The file rank ``rank`` of ``world_size`` writes its texts to:
-    ``{stem}.part-{rank}-of-{world_size}.jsonl`` next to ``out_file``
-    (``data/DFEW/descriptions.jsonl`` -> ``data/DFEW/descriptions.part-0-
-    of-2.jsonl``)."""
-    stem = out_file[:-len('.jsonl')] if out_file.endswith('.jsonl') \
-        else out_file
-    return f'{stem}.part-{rank}-of-{world_size}.jsonl'
-
-
-def part_files(out_file: str) -> List[str]:
-    """Every part file of ``out_file`` on disk, whatever the job's size."""
-    stem = part_file(out_file, 0, 1)[:-len('0-of-1.jsonl')]
-    return sorted(glob.glob(glob.escape(stem) + '*-of-*.jsonl'))
-
-
-def _listed(ids: Iterable[str], limit: int = 10) -> str:
-    ids = list(ids)
-    more = f' and {len(ids) - limit} more' if len(ids) > limit else ''
-    return ', '.join(ids[:limit]) + more
-
-
-def merge_description_parts(out_file: str, clip_ids: Sequence[str],
-                            world_size: int,
-                            remove_parts: bool = True) -> dict:
-    """Merges a job's part files into ``out_file`` (rank 0 does this).
-
-    The lines already in ``out_file`` (an earlier run's) stay first, as
-    they are; then comes one line per clip of ``clip_ids`` that is not
-    among them, in ``clip_ids``'s order, taken from the parts
-    ``part_file(out_file, r, world_size)``. For a new file that is the
-    file a 1-process run writes, and for an existing one the file a
-    resumed 1-process run leaves. The merged file is written under a
-    temporary name, read back and checked, then renamed over ``out_file``;
-    only then are the parts removed (``remove_parts``), since the merged
-    file holds all they held.
-
-    Args:
-        out_file: The descriptions file.
-        clip_ids: Every clip of the job, in the order of a 1-process run.
-        world_size: The job's number of ranks.
-        remove_parts: Delete the part files after a checked merge.
-
-    Returns:
-        dict: ``merged`` (lines added from the parts), ``kept`` (lines
-        that were in ``out_file``) and ``parts`` (the part files read).
-
-    Raises:
-        DescriptionMergeError: a part holds a clip not in ``clip_ids``;
-            a clip is in two parts, twice in one, or
-            in a part and in ``out_file`` with another text (duplicate;
-            the same text there is what a merge cut short before removing
-            the parts leaves, and is taken as done); or a clip of
-            ``clip_ids`` is in neither (gap). The message names the clips
-            and the files; nothing is written or removed.
-    """
-    parts = [part_file(out_file, r, world_size) for r in range(world_size)]
-    before = _read_records(out_file)
-    kept = dict(before)
-    texts, where, duplicates = {}, {}, {}
-    for path in parts:
-        for clip_id, text in _read_records(path):
-            if clip_id in where:
-                duplicates.setdefault(clip_id, [where[clip_id]]).append(path)
-            elif clip_id in kept:
-                # the same line: left by a merge cut short before the parts
-                # were removed; another text is a conflict
-                if kept[clip_id] != text:
-                    duplicates.setdefault(clip_id, [out_file]).append(path)
-            else:
-                texts[clip_id], where[clip_id] = text, path
-    if duplicates:
-        shown = '; '.join(f'{c} in {" and ".join(sorted(set(f)))}'
-                          if len(set(f)) > 1 else f'{c} twice in {f[0]}'
-                          for c, f in list(duplicates.items())[:10])
-        raise DescriptionMergeError(
-            f'Not merging into {out_file}: {len(duplicates)} clip(s) have '
-            f'more than one description ({shown}). Each clip belongs to one '
-            'rank; were the parts written by different jobs? Remove the '
-            'lines (or parts) you do not want and rerun.')
-    listed = set(clip_ids)
-    foreign = [c for c in texts if c not in listed]
-    if foreign:
-        files = sorted({where[c] for c in foreign})
-        raise DescriptionMergeError(
-            f'Not merging into {out_file}: {len(foreign)} clip(s) in '
-            f'{", ".join(files)} are not among the {len(clip_ids)} clips of '
-            f'this run ({_listed(foreign)}); were the parts written with '
-            'other clips or another --limit? Rerun with those, or remove '
-            'the lines.')
-    todo = [c for c in clip_ids if c not in kept]
-    missing = [c for c in todo if c not in texts]
-    if missing:
-        index = {c: i for i, c in enumerate(clip_ids)}
-        by_part = {}
-        for c in missing:
-            by_part.setdefault(parts[owner_of(index[c], world_size)],
-                               []).append(c)
-        shown = '; '.join(
-            f'{_listed(c)} (expected in {p}'
-            f'{"" if osp.isfile(p) else ", which does not exist"})'
-            for p, c in by_part.items())
-        raise DescriptionMergeError(
-            f'Not merging into {out_file}: {len(missing)} clip(s) have no '
-            f'description: {shown}. Rerun the job with {world_size} ranks '
-            'to describe them.')
-    new = ''.join(json.dumps({'clip_id': c, 'text': texts[c]}) + '\n'
-                  for c in todo)
-    tmp = f'{out_file}.merge-{os.getpid()}.tmp'
-    try:
-        with open(tmp, 'wb') as f:
-            if osp.isfile(out_file):
-                with open(out_file, 'rb') as old:
-                    shutil.copyfileobj(old, f)
-            f.write(new.encode('utf-8'))
-            f.flush()
-            os.fsync(f.fileno())
-        check = [c for c, _ in _read_records(tmp)]
-        expected = [c for c, _ in before] + todo
-        if check != expected:
-            raise DescriptionMergeError(
-                f'{tmp}: the merged file read back differs from what was '
-                f'written ({len(check)} lines for {len(expected)}); '
-                f'{out_file} and the parts are unchanged.')
-        os.replace(tmp, out_file)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
-    if remove_parts:
-        for path in parts:
-            if osp.isfile(path):
-                os.remove(path)
-    return dict(merged=len(todo), kept=len(before), parts=parts)
