@@ -206,3 +206,24 @@ def rank_device(device: Any, ctx: RankContext) -> Any:
     if ctx.distributed and device == 'cuda':
         return f'cuda:{ctx.local_rank}'
     return device
+
+
+def build_on_rank(registry, type_name: str, cfg: dict,
+                  ctx: RankContext) -> Any:
+    """Builds a data tool's part (a face analyser, a describer) for this
+    rank: a ``device='cuda'`` argument becomes the rank's own GPU
+    (:func:`rank_device`).
+
+    Args:
+        registry: ``FACE_ANALYZERS`` or ``DESCRIBERS``.
+        type_name: The registered name.
+        cfg: Its arguments (``--analyzer-cfg`` / ``--describer-cfg``).
+        ctx: This process's place in the job.
+    """
+    if type_name not in registry:
+        import fineclip.preprocessing  # noqa: F401 (registers the parts)
+    cfg = dict(cfg)
+    if 'device' in cfg:
+        cfg['device'] = rank_device(cfg['device'], ctx)
+    return registry.build(dict(type=type_name, **cfg))
+

@@ -46,7 +46,7 @@ from fineclip.apis.face_map_extraction import (SUMMARY_FILE,
                                                clips_from_folder,
                                                compare_with_ground_truth,
                                                extract_face_maps)
-from fineclip.apis.sharding import init_data_tool_ranks, rank_device
+from fineclip.apis.sharding import build_on_rank, init_data_tool_ranks
 from fineclip.registry import FACE_ANALYZERS
 
 
@@ -97,12 +97,8 @@ def main():
     clips, out_dir = ctx.main_first(lambda: collect_clips(args))
     if args.limit:
         clips = clips[:args.limit]
-    if args.analyzer not in FACE_ANALYZERS:
-        import fineclip.preprocessing  # noqa: F401 (registers analysers)
-    analyzer_cfg = dict(args.analyzer_cfg)
-    if 'device' in analyzer_cfg:
-        analyzer_cfg['device'] = rank_device(analyzer_cfg['device'], ctx)
-    analyzer = FACE_ANALYZERS.build(dict(type=args.analyzer, **analyzer_cfg))
+    analyzer = build_on_rank(FACE_ANALYZERS, args.analyzer,
+                             args.analyzer_cfg, ctx)
     summary = extract_face_maps(analyzer, clips, out_dir, ctx=ctx)
     if not ctx.is_main:
         return

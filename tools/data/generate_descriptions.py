@@ -49,7 +49,7 @@ from fineclip.apis import load_data_tool_config
 from fineclip.apis.description_generation import (
     description_clips_from_config, description_clips_from_folder,
     generate_descriptions)
-from fineclip.apis.sharding import init_data_tool_ranks, rank_device
+from fineclip.apis.sharding import build_on_rank, init_data_tool_ranks
 from fineclip.registry import DESCRIBERS
 
 DEFAULT_FILE = 'descriptions.jsonl'
@@ -102,12 +102,8 @@ def main():
     ctx = init_data_tool_ranks(args.launcher)
     # rank 0 first: loading a config may create the embedded default's data
     clips, out = ctx.main_first(lambda: collect_clips(args))
-    if args.describer not in DESCRIBERS:
-        import fineclip.preprocessing  # noqa: F401 (registers describers)
-    describer_cfg = dict(args.describer_cfg)
-    if 'device' in describer_cfg:
-        describer_cfg['device'] = rank_device(describer_cfg['device'], ctx)
-    describer = DESCRIBERS.build(dict(type=args.describer, **describer_cfg))
+    describer = build_on_rank(DESCRIBERS, args.describer,
+                              args.describer_cfg, ctx)
     summary = generate_descriptions(describer, clips, out, ctx=ctx)
     if not ctx.is_main:
         return

@@ -25,6 +25,7 @@ from torch import nn
 
 from fineclip.registry import ENCODERS
 from ..adapters import Adapter
+from ..memory import ActivationPass
 from .frozen_attention import adapted_layers, run_layers
 
 #: Rows of CLIP's table that Long-CLIP keeps as they are.
@@ -357,7 +358,6 @@ class LongCLIPTextEncoder(nn.Module):
     def memory_passes(self, texts_per_clip: int = 1) -> list:
         """One text of ``context_length`` tokens per clip
         (:mod:`fineclip.models.memory`)."""
-        from ..memory import ActivationPass
         tower = self._frozen_tower
         return [ActivationPass('text', texts_per_clip, self.context_length,
                                tower.transformer.width,

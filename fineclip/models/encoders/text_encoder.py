@@ -16,6 +16,7 @@ from torch import nn
 
 from fineclip.registry import ENCODERS
 from ..adapters import Adapter
+from ..memory import ActivationPass
 from .frozen_attention import adapted_layers, run_layers
 
 
@@ -65,7 +66,6 @@ class AdaptedTextEncoder(nn.Module):
         """The class prompts of one training step, one per class and
         adapter stack (:mod:`fineclip.models.memory`): a fixed cost, not
         per clip."""
-        from ..memory import ActivationPass
         transformer = self.clip.transformer
         prompts = num_classes * max(len(self.adapters), 1)
         return [ActivationPass('text', prompts, self.context_length,

@@ -19,6 +19,7 @@ from torch import nn
 
 from fineclip.registry import ENCODERS
 from ..adapters import Adapter
+from ..memory import ActivationPass, vit_tokens
 from .frozen_attention import run_layers, self_attention
 
 
@@ -134,7 +135,6 @@ class AIMVideoEncoder(nn.Module):
         """The encoder's activation pass per clip
         (:mod:`fineclip.models.memory`): ``images_per_frame`` images
         (modalities) for each of the T frames."""
-        from ..memory import ActivationPass, vit_tokens
         visual = self.visual
         return [ActivationPass('aim', self.num_frames * images_per_frame,
                                vit_tokens(visual), visual.conv1.out_channels,
