@@ -8,8 +8,8 @@ from .clip import *  # noqa: F401,F403
 from .data_preprocessors import *  # noqa: F401,F403
 from .encoders import *  # noqa: F401,F403
 from .fusions import AdaptiveFusion, BaseFusion, FixedFusion  # noqa: F401
-from .label_augmenters import (ClassDescriptionAugmenter,  # noqa: F401
-                               PNAugmenter, PNLessAugmenter,
-                               PositiveOnlyAugmenter)
+from .label_augmenters import (BaseLabelAugmenter,  # noqa: F401
+                               ClassDescriptionAugmenter, PNAugmenter,
+                               PNLessAugmenter, PositiveOnlyAugmenter)
 from .recognizers import *  # noqa: F401,F403
 from .similarity import class_probabilities, pn_similarity  # noqa: F401

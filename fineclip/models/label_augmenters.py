@@ -3,8 +3,11 @@
 Each augmenter returns a dict from a prompt group name to one prompt per
 class. The group names are also the names of the text encoder's adapter
 stacks, so the positive and the negative prompts get separate adapters.
+:class:`BaseLabelAugmenter` is the contract ``FineCLIPER`` relies on.
 """
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
 
 from fineclip.registry import LABEL_AUGMENTERS
 from .class_descriptions import describe_classes
@@ -19,8 +22,71 @@ def _fill(template: str, class_names: Sequence[str]) -> List[str]:
     return [template.format(cls=name) for name in class_names]
 
 
+class BaseLabelAugmenter:
+    """What every label augmenter (``LABEL_AUGMENTERS``) offers FineCLIPER.
+
+    Class attributes (or attributes set in ``__init__``) say which prompt
+    groups exist and which of them are the paper's ``t_p`` and ``t_n``
+    (Eq 8); the methods are called in this order:
+
+    1. :meth:`bind` once, while the model is built (before the optimiser
+       exists, so parameters created there train);
+    2. :meth:`encode` whenever the class features are needed (each training
+       step; once in eval), giving one ``(C, D)`` tensor per group;
+    3. :meth:`pn_features` picks ``(t_p, t_n)`` from them.
+
+    A learnable augmenter (a prompt learner) is also an ``nn.Module``: list
+    ``nn.Module`` first among its bases, so that calling it runs
+    ``forward`` (which then returns the prompts as text).
+
+    Attributes:
+        groups (tuple[str]): The prompt groups, each encoded with the text
+            adapter stack of its name.
+        positive_group (str): The group giving ``t_p``.
+        negative_group (str, optional): The group giving ``t_n``; ``None``:
+            Eq 8 without the negative term.
+    """
+
+    groups: Tuple[str, ...] = ('positive', )
+    positive_group: str = 'positive'
+    negative_group: Optional[str] = None
+
+    def __call__(self, class_names: Sequence[str]) -> Dict[str, List[str]]:
+        """``{group: [one prompt per class]}`` for ``class_names``."""
+        raise NotImplementedError(
+            f'{type(self).__name__} must write the class prompts.')
+
+    def bind(self, text_encoder) -> None:
+        """Called once with the model's text encoder, before training.
+
+        Nothing to do for prompts written as text; a prompt learner creates
+        its parameters here, sized from the text tower.
+        """
+
+    def encode(self, class_names: Sequence[str],
+               text_encoder) -> Dict[str, torch.Tensor]:
+        """``{group: (C, D)}`` class features; by default the text prompts
+        encoded by ``text_encoder.encode_prompts``."""
+        return text_encoder.encode_prompts(self(class_names))
+
+    def pn_features(self, features: Dict[str, torch.Tensor]
+                    ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """``(t_p, t_n)`` of Eq 8 from :meth:`encode`'s output; ``t_n`` is
+        ``None`` without a negative group."""
+        wanted = [self.positive_group] + (
+            [self.negative_group] if self.negative_group else [])
+        missing = [group for group in wanted if group not in features]
+        if missing:
+            raise KeyError(f'{type(self).__name__} names the prompt groups '
+                           f'{missing} but its features have '
+                           f'{sorted(features)}.')
+        negative = features[self.negative_group] \
+            if self.negative_group else None
+        return features[self.positive_group], negative
+
+
 @LABEL_AUGMENTERS.register_module()
-class PositiveOnlyAugmenter:
+class PositiveOnlyAugmenter(BaseLabelAugmenter):
     """One positive prompt per class (no negative descriptor).
 
     Args:
@@ -61,6 +127,7 @@ class PNAugmenter(PositiveOnlyAugmenter):
     """
 
     groups = ('positive', 'negative')
+    negative_group = 'negative'
 
     def __init__(self,
                  template: str = DEFAULT_TEMPLATE,
@@ -125,6 +192,7 @@ class ClassDescriptionAugmenter(PositiveOnlyAugmenter):
         self.descriptions = dict(descriptions or {})
         self.groups = (('positive', 'negative') if negative_template
                        else ('positive', ))
+        self.negative_group = 'negative' if negative_template else None
 
     def _fill_both(self, template: str, names: List[str],
                    descs: List[str]) -> List[str]:

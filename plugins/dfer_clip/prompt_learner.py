@@ -14,6 +14,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 from torch import nn
 
+from fineclip.models.label_augmenters import BaseLabelAugmenter
 from fineclip.registry import LABEL_AUGMENTERS
 from .class_descriptors import compose_description, facial_features
 
@@ -61,7 +62,7 @@ def assemble_prompt(description: List[int], period: List[int],
 
 
 @LABEL_AUGMENTERS.register_module()
-class LearnableContextAugmenter(nn.Module):
+class LearnableContextAugmenter(nn.Module, BaseLabelAugmenter):
     """M learnable context vectors around each class's description (CoOp).
 
     The context vectors are created by :meth:`bind` from the text tower's

@@ -7,12 +7,13 @@ class token in front and a learnable position embedding over the T + 1
 tokens, models how the face changes; its class token is the video feature.
 """
 from contextlib import nullcontext
-from typing import Dict
+from typing import Dict, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fineclip.models.branches import BaseBranch
 from fineclip.registry import BRANCHES, ENCODERS
 
 
@@ -96,7 +97,7 @@ class TemporalTransformer(nn.Module):
 
 
 @BRANCHES.register_module()
-class TemporalTransformerBranch(nn.Module):
+class TemporalTransformerBranch(BaseBranch):
     """Per-frame CLIP image features, then a temporal model.
 
     The CLIP image tower is the recognizer's (``clip.visual``); whether it
@@ -119,6 +120,11 @@ class TemporalTransformerBranch(nn.Module):
         self.input_key = input_key
         self.temporal = ENCODERS.build(
             temporal, default_args=dict(width=clip.visual.output_dim))
+
+    @property
+    def input_keys(self) -> Tuple[str, ...]:
+        """``(input_key,)``: the frames."""
+        return (self.input_key, )
 
     def memory_passes(self) -> list:
         """Activation passes per clip (``fineclip.models.memory``): every

@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from fineclip.models.adapters import DEFAULT_ADAPTER
 from fineclip.models.encoders import AIMBlock, AIMVideoEncoder
 
 
@@ -182,7 +183,7 @@ def test_direct_attention_matches_the_attention_module(
         block = _sequence_first_copy(block)
     for p in block.parameters():
         p.requires_grad_(False)
-    aim = AIMBlock(block, 4, True, True, True, 0.5, 0.25).train()
+    aim = AIMBlock(block, 4, True, True, True, 0.5, DEFAULT_ADAPTER).train()
     x = torch.randn(6, length, 64, requires_grad=True)
     out = aim._attend(x)
     grad, = torch.autograd.grad(out.pow(2).sum(), x)
@@ -256,7 +257,7 @@ def test_attention_the_direct_path_does_not_cover_uses_the_module(
     block.attn.bias_k = torch.nn.Parameter(torch.randn(1, 1, 64))
     block.attn.bias_v = torch.nn.Parameter(torch.randn(1, 1, 64))
     assert not _plain_self_attention(block.attn)
-    aim = AIMBlock(block, 4, True, True, True, 0.5, 0.25)
+    aim = AIMBlock(block, 4, True, True, True, 0.5, DEFAULT_ADAPTER)
     x = torch.randn(3, 5, 64)
     with torch.no_grad():
         assert torch.allclose(aim._attend(x), _module_attend(block, x),

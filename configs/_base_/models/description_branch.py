@@ -9,7 +9,8 @@ description_branch = dict(
     type='DescriptionBranch',
     encoder=dict(type='LongCLIPTextEncoder',
                  checkpoint='checkpoints/longclip/longclip-B.pt',
-                 context_length=248, adapter_ratio=0.25),
+                 context_length=248,
+                 adapter=dict(type='Adapter', ratio=0.25)),
     # > 0 adds a video-description InfoNCE loss (not used in the paper's
     # supervised setting).
     alignment_weight=0.0)

@@ -9,7 +9,7 @@ face_map_branch = dict(
     modalities=('parsing', 'landmarks'),
     encoder=dict(type='AIMVideoEncoder', num_frames=16, t_adapter=True,
                  s_adapter=False, mlp_adapter=True, mlp_scale=0.5,
-                 adapter_ratio=0.25))
+                 adapter=dict(type='Adapter', ratio=0.25)))
 # Face-map files: {data_root}/face_maps/{clip_id}.npz, written by
 # tools/data/extract_face_maps.py.
 face_map_dir = 'face_maps'

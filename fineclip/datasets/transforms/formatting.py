@@ -23,38 +23,62 @@ def channels_first(images) -> np.ndarray:
     return out
 
 
+#: Model input name -> results field holding its images (a sequence of
+#: ``(H, W, 3)`` uint8 arrays): the frames and the rendered face maps.
+DEFAULT_IMAGE_FIELDS = dict(frames='imgs', parsing='parsing_imgs',
+                            landmarks='landmark_imgs')
+#: Model input name -> results field holding an array packed as it is: the
+#: description token ids of ``TokenizeDescription``.
+DEFAULT_TENSOR_FIELDS = dict(description='description_tokens')
+
+
 @TRANSFORMS.register_module()
 class PackDFERInputs(BaseTransform):
     """Builds ``dict(inputs={modality: tensor}, data_samples=...)``.
 
-    Frames become a uint8 ``(T, 3, H, W)`` tensor under ``inputs['frames']``,
-    rendered face maps (``RenderFaceMaps``) the same under
-    ``inputs['parsing']`` and ``inputs['landmarks']``, and description token
-    ids (``TokenizeDescription``) under ``inputs['description']``;
-    normalisation happens batched in the data preprocessor.
+    Each image field becomes a uint8 ``(T, 3, H, W)`` tensor under its input
+    name (by default frames under ``inputs['frames']``, rendered face maps
+    under ``inputs['parsing']`` and ``inputs['landmarks']``); each tensor
+    field is packed as it is, keeping its dtype (description token ids,
+    int64, under ``inputs['description']``). Fields a sample lacks are
+    skipped. Normalisation happens batched in the data preprocessor, whose
+    ``image_keys`` name the image inputs.
+
+    A plugin modality is packed by naming its field here, e.g.
+    ``image_fields=dict(frames='imgs', motion='motion_imgs')``.
 
     Args:
         meta_keys (tuple): Sample fields copied into the data sample's
             metainfo.
+        image_fields (dict, optional): ``{input name: results field}`` of
+            the image sequences; ``None``: :data:`DEFAULT_IMAGE_FIELDS`.
+        tensor_fields (dict, optional): ``{input name: results field}`` of
+            the other arrays; ``None``: :data:`DEFAULT_TENSOR_FIELDS`.
     """
 
-    # model input name -> field of the results holding its images
-    IMAGE_FIELDS = dict(frames='imgs', parsing='parsing_imgs',
-                        landmarks='landmark_imgs')
-
-    def __init__(self, meta_keys=('clip_id', 'frame_inds', 'flip',
-                                  'crop_box')):
+    def __init__(self,
+                 meta_keys=('clip_id', 'frame_inds', 'flip', 'crop_box'),
+                 image_fields=None,
+                 tensor_fields=None):
         self.meta_keys = tuple(meta_keys)
+        self.image_fields = dict(DEFAULT_IMAGE_FIELDS if image_fields is None
+                                 else image_fields)
+        self.tensor_fields = dict(DEFAULT_TENSOR_FIELDS if tensor_fields is
+                                  None else tensor_fields)
+        both = sorted(set(self.image_fields) & set(self.tensor_fields))
+        if both:
+            raise ValueError(f'Inputs {both} are named both in image_fields '
+                             'and in tensor_fields.')
 
     def transform(self, results: dict) -> dict:
         inputs = {}
-        for name, field in self.IMAGE_FIELDS.items():
+        for name, field in self.image_fields.items():
             if field in results:
                 inputs[name] = torch.from_numpy(
                     channels_first(results[field]))
-        if 'description_tokens' in results:
-            inputs['description'] = torch.as_tensor(
-                results['description_tokens'], dtype=torch.long)
+        for name, field in self.tensor_fields.items():
+            if field in results:
+                inputs[name] = torch.as_tensor(results[field])
         sample = DFERDataSample()
         if 'label' in results:
             sample.set_gt_label(results['label'])

@@ -1,4 +1,4 @@
-"""The one adapter class every tower uses."""
+"""The default adapter of every tower (``ADAPTERS``: ``'Adapter'``)."""
 import torch
 from torch import nn
 

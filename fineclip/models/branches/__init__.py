@@ -1,6 +1,7 @@
 """Modality branches: each turns one kind of input into a representation."""
+from .base import BaseBranch
 from .description import DescriptionBranch
 from .face_maps import FaceMapBranch
 from .frames import FramesBranch
 
-__all__ = ['DescriptionBranch', 'FaceMapBranch', 'FramesBranch']
+__all__ = ['BaseBranch', 'DescriptionBranch', 'FaceMapBranch', 'FramesBranch']

@@ -1,15 +1,16 @@
 """High semantic level: a fine-grained description of each clip (Sec 3.3)."""
-from typing import Dict
+from typing import Dict, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from fineclip.registry import BRANCHES, ENCODERS
+from .base import BaseBranch
 
 
 @BRANCHES.register_module()
-class DescriptionBranch(nn.Module):
+class DescriptionBranch(BaseBranch):
     """Encodes each clip's description into ``f_d``.
 
     The text encoder (Long-CLIP's tower by default, 248 tokens) comes from
@@ -46,6 +47,11 @@ class DescriptionBranch(nn.Module):
         self.alignment_weight = alignment_weight
         self.alignment_temperature = alignment_temperature
         self.align_with = align_with
+
+    @property
+    def input_keys(self) -> Tuple[str, ...]:
+        """``(input_key,)``: the description token ids."""
+        return (self.input_key, )
 
     @property
     def context_length(self) -> int:

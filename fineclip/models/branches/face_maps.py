@@ -1,17 +1,18 @@
 """Middle semantic level: face parsing and landmark images (paper Sec 3.3)."""
-from typing import Dict, Sequence
+from typing import Dict, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from fineclip.registry import BRANCHES, ENCODERS
+from .base import BaseBranch
 
 FACE_MAP_MODALITIES = ('parsing', 'landmarks')
 
 
 @BRANCHES.register_module()
-class FaceMapBranch(nn.Module):
+class FaceMapBranch(BaseBranch):
     """One shared encoder for parsing and landmark images, one projection
     per modality (``phi_s``, ``phi_l``).
 
@@ -22,8 +23,9 @@ class FaceMapBranch(nn.Module):
     start as the identity, so an untrained branch gives the adapted CLIP
     embedding of each map and the PN text features apply from step one.
 
-    The branch returns one representation per modality; the recognizer hands
-    each to the fusion as a branch of its own (``w_s``, ``w_l``).
+    The branch returns one representation per modality, named by it; the
+    recognizer hands each to the fusion as a branch of its own (``w_s``,
+    ``w_l``).
 
     Args:
         clip (nn.Module): The model's frozen CLIP (given by the recognizer).
@@ -54,6 +56,17 @@ class FaceMapBranch(nn.Module):
             nn.init.eye_(projection.weight)
             nn.init.zeros_(projection.bias)
             self.projections[name] = projection
+
+    @property
+    def input_keys(self) -> Tuple[str, ...]:
+        """The modalities: each is an input of rendered map images."""
+        return self.modalities
+
+    def representations(self, inputs: Dict[str, torch.Tensor],
+                        name: str) -> Dict[str, torch.Tensor]:
+        """``{modality: (B, D)}``: each modality is a representation of
+        its own, whatever the branch is called."""
+        return self(inputs)
 
     def memory_passes(self) -> list:
         """Activation passes per clip (:mod:`fineclip.models.memory`):

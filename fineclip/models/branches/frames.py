@@ -1,14 +1,15 @@
 """Low semantic level: the video frames themselves."""
-from typing import Dict
+from typing import Dict, Tuple
 
 import torch
 from torch import nn
 
 from fineclip.registry import BRANCHES, ENCODERS
+from .base import BaseBranch
 
 
 @BRANCHES.register_module()
-class FramesBranch(nn.Module):
+class FramesBranch(BaseBranch):
     """Encodes the clip's frames with an adapted CLIP image tower.
 
     Args:
@@ -25,6 +26,11 @@ class FramesBranch(nn.Module):
         self.input_key = input_key
         self.encoder = ENCODERS.build(
             encoder, default_args=dict(visual=clip.visual))
+
+    @property
+    def input_keys(self) -> Tuple[str, ...]:
+        """``(input_key,)``: the frames."""
+        return (self.input_key, )
 
     def memory_passes(self) -> list:
         """Activation passes per clip (:mod:`fineclip.models.memory`)."""

@@ -24,9 +24,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from fineclip.registry import ENCODERS
-from ..adapters import Adapter
+from ..adapters import adapter_config, build_adapter_stack
 from ..memory import ActivationPass
-from .frozen_attention import adapted_layers, run_layers
+from .text_tower import adapted_text_forward
 
 #: Rows of CLIP's table that Long-CLIP keeps as they are.
 KEEP = 20
@@ -248,7 +248,8 @@ class LongCLIPTextEncoder(nn.Module):
     def __init__(self,
                  clip: nn.Module,
                  checkpoint: Optional[str] = None,
-                 adapter_ratio: float = 0.25,
+                 adapter: Optional[dict] = None,
+                 adapter_ratio: Optional[float] = None,
                  context_length: int = 248,
                  keep: int = KEEP,
                  grad_checkpointing: bool = False):
@@ -285,9 +286,9 @@ class LongCLIPTextEncoder(nn.Module):
             'attn_mask',
             causal_attention_mask(context_length),
             persistent=False)
-        self.adapters = nn.ModuleList(
-            Adapter(width, adapter_ratio, skip=True)
-            for _ in range(len(tower.transformer.resblocks)))
+        self.adapters = build_adapter_stack(
+            adapter_config(adapter, adapter_ratio), width,
+            len(tower.transformer.resblocks), skip=True)
         projection = tower.text_projection
         embed_dim = (
             projection.out_features if isinstance(projection, nn.Linear) else
@@ -396,20 +397,9 @@ class LongCLIPTextEncoder(nn.Module):
         residual = self.positional_embedding_res * self.residual_mask
         x = x + residual[:length].to(x.dtype)
         mask = self.attn_mask[:length, :length].to(x.dtype)
-        # Frozen layers still build a graph: gradients pass through them to
-        # the adapters below.
-        x = run_layers(
-            adapted_layers(tower.transformer.resblocks, self.adapters), x,
-            self.grad_checkpointing and self.training, attn_mask=mask)
-        x = tower.ln_final(x)
-        # EOT pooling: the EOT token has the largest id (open_clip's argmax).
-        pooled = x[torch.arange(x.shape[0], device=x.device),
-                   tokens.argmax(dim=-1)]
-        projection = tower.text_projection
-        if isinstance(projection, nn.Linear):
-            pooled = projection(pooled)
-        elif projection is not None:
-            pooled = pooled @ projection
+        pooled = adapted_text_forward(
+            tower, x, tokens, self.adapters, mask,
+            self.grad_checkpointing and self.training)
         pooled = self.projector(pooled.to(self.projector.weight.dtype))
         return F.normalize(pooled, dim=-1)
 

@@ -6,7 +6,8 @@ frozen tower; FineCLIPER keeps one for the positive and one for the negative
 prompts. The EOT token after ``ln_final`` is projected and L2-normalised.
 """
 from contextlib import nullcontext
-from typing import Dict, Sequence
+from functools import partial
+from typing import Dict, Optional, Sequence
 
 import open_clip
 import torch
@@ -15,9 +16,9 @@ from open_clip.transformer import text_global_pool
 from torch import nn
 
 from fineclip.registry import ENCODERS
-from ..adapters import Adapter
+from ..adapters import adapter_config, build_adapter_stack
 from ..memory import ActivationPass
-from .frozen_attention import adapted_layers, run_layers
+from .text_tower import adapted_text_forward
 
 
 @ENCODERS.register_module()
@@ -33,7 +34,11 @@ class AdaptedTextEncoder(nn.Module):
             ``text_projection``) is used.
         stacks (Sequence[str]): Names of the adapter stacks, e.g.
             ``('positive', 'negative')``. Empty: the plain frozen encoder.
-        adapter_ratio (float): Bottleneck ratio of the adapters.
+        adapter (dict, optional): Config of every adapter (``ADAPTERS``,
+            built with a skip connection); ``None``:
+            ``dict(type='Adapter', ratio=0.25)``.
+        adapter_ratio (float, optional): Alias kept for older configs: sets
+            ``adapter``'s ``ratio``.
         grad_checkpointing (bool): In training, keep only each layer's input
             and recompute the layer in the backward pass (see
             :func:`~.frozen_attention.run_layers`).
@@ -41,7 +46,8 @@ class AdaptedTextEncoder(nn.Module):
 
     def __init__(self, clip: nn.Module, stacks: Sequence[str] = ('positive',
                                                                  'negative'),
-                 adapter_ratio: float = 0.25,
+                 adapter: Optional[dict] = None,
+                 adapter_ratio: Optional[float] = None,
                  grad_checkpointing: bool = False):
         super().__init__()
         if not getattr(clip.transformer, 'batch_first', True):
@@ -50,10 +56,9 @@ class AdaptedTextEncoder(nn.Module):
         self.__dict__['clip'] = clip  # shared, see class docstring
         width = clip.transformer.width
         layers = len(clip.transformer.resblocks)
+        adapter = adapter_config(adapter, adapter_ratio)
         self.adapters = nn.ModuleDict({
-            name: nn.ModuleList(
-                Adapter(width, adapter_ratio, skip=True)
-                for _ in range(layers))
+            name: build_adapter_stack(adapter, width, layers, skip=True)
             for name in stacks
         })
         self.grad_checkpointing = grad_checkpointing
@@ -121,18 +126,11 @@ class AdaptedTextEncoder(nn.Module):
         mask = clip.attn_mask
         if mask is not None:
             mask = mask[:x.shape[1], :x.shape[1]].to(x.dtype)
-        x = run_layers(adapted_layers(clip.transformer.resblocks, adapters),
-                       x, self.grad_checkpointing and self.training,
-                       attn_mask=mask)
-        x = clip.ln_final(x)
-        pooled = text_global_pool(x, tokens, clip.text_pool_type,
-                                  eos_token_id=getattr(clip, 'text_eos_id',
-                                                       None))
-        projection = clip.text_projection
-        if isinstance(projection, nn.Linear):
-            pooled = projection(pooled)
-        elif projection is not None:
-            pooled = pooled @ projection
+        pool = partial(text_global_pool, pool_type=clip.text_pool_type,
+                       eos_token_id=getattr(clip, 'text_eos_id', None))
+        pooled = adapted_text_forward(
+            clip, x, tokens, adapters, mask,
+            self.grad_checkpointing and self.training, pool=pool)
         return F.normalize(pooled, dim=-1)
 
     def forward(self, tokens: torch.Tensor, stack: str = None) -> torch.Tensor:

@@ -12,13 +12,14 @@ A zero-initialised temporal embedding is added once before the blocks. With
 every adapter zero-initialised, steps 1-3 reduce to the frozen block.
 """
 from contextlib import nullcontext
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from fineclip.registry import ENCODERS
-from ..adapters import Adapter
+from ..adapters import adapter_config, build_adapter
 from ..memory import ActivationPass, vit_tokens
 from .frozen_attention import run_layers, self_attention
 
@@ -35,23 +36,25 @@ class AIMBlock(nn.Module):
         num_frames (int): Frames per clip (T).
         t_adapter, s_adapter, mlp_adapter (bool): Which adapters exist.
         mlp_scale (float): ``s`` in Eq 7.
-        ratio (float): Adapter bottleneck ratio.
+        adapter (dict): Config of every adapter (``ADAPTERS``, see
+            :mod:`fineclip.models.adapters.builder`); the block sets
+            ``skip`` for each (only the S-Adapter has one).
     """
 
     def __init__(self, block: nn.Module, num_frames: int, t_adapter: bool,
                  s_adapter: bool, mlp_adapter: bool, mlp_scale: float,
-                 ratio: float):
+                 adapter: dict):
         super().__init__()
         width = block.ln_1.normalized_shape[0]
         self.__dict__['block'] = block  # shared, see class docstring
         self.num_frames = num_frames
         self.mlp_scale = mlp_scale
-        self.t_adapter = Adapter(
-            width, ratio, skip=False) if t_adapter else None
-        self.s_adapter = Adapter(
-            width, ratio, skip=True) if s_adapter else None
-        self.mlp_adapter = (
-            Adapter(width, ratio, skip=False) if mlp_adapter else None)
+        self.t_adapter = build_adapter(
+            adapter, width, skip=False) if t_adapter else None
+        self.s_adapter = build_adapter(
+            adapter, width, skip=True) if s_adapter else None
+        self.mlp_adapter = build_adapter(
+            adapter, width, skip=False) if mlp_adapter else None
 
     def _attend(self, x: torch.Tensor) -> torch.Tensor:
         """The frozen self-attention on batch-first tokens ``(N, L, D)``,
@@ -93,7 +96,10 @@ class AIMVideoEncoder(nn.Module):
             one row per frame.
         t_adapter, s_adapter, mlp_adapter (bool): Which adapters to insert.
         mlp_scale (float): Scale ``s`` of the MLP-Adapter (Eq 7), 0.5.
-        adapter_ratio (float): Bottleneck ratio of every adapter, 0.25.
+        adapter (dict, optional): Config of every adapter (``ADAPTERS``);
+            ``None``: ``dict(type='Adapter', ratio=0.25)``.
+        adapter_ratio (float, optional): Alias kept for older configs: sets
+            ``adapter``'s ``ratio``.
         grad_checkpointing (bool): In training, keep only each block's input
             and recompute the block in the backward pass: activations of
             the T frames dominate memory, the frozen blocks cost no weight
@@ -107,7 +113,8 @@ class AIMVideoEncoder(nn.Module):
                  s_adapter: bool = True,
                  mlp_adapter: bool = True,
                  mlp_scale: float = 0.5,
-                 adapter_ratio: float = 0.25,
+                 adapter: Optional[dict] = None,
+                 adapter_ratio: Optional[float] = None,
                  grad_checkpointing: bool = False):
         super().__init__()
         if getattr(visual, 'attn_pool', None) is not None:
@@ -119,9 +126,10 @@ class AIMVideoEncoder(nn.Module):
         self.grad_checkpointing = grad_checkpointing
         width = visual.conv1.out_channels
         self.temporal_embedding = nn.Parameter(torch.zeros(num_frames, width))
+        adapter = adapter_config(adapter, adapter_ratio)
         self.blocks = nn.ModuleList(
             AIMBlock(block, num_frames, t_adapter, s_adapter, mlp_adapter,
-                     mlp_scale, adapter_ratio)
+                     mlp_scale, adapter)
             for block in visual.transformer.resblocks)
 
     @property

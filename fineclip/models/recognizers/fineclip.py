@@ -9,7 +9,19 @@ from torch import nn
 from fineclip.registry import (BRANCHES, ENCODERS, FUSIONS, LABEL_AUGMENTERS,
                                MODELS)
 from fineclip.structures import DFERDataSample
+from ..branches import BaseBranch
+from ..label_augmenters import BaseLabelAugmenter
 from ..similarity import class_probabilities, pn_similarity
+
+
+def _check_part(part, base: type, what: str):
+    """A built part must offer its base's methods, which FineCLIPER calls."""
+    if not isinstance(part, base):
+        raise TypeError(
+            f'{what} is a {type(part).__name__}, which does not subclass '
+            f'{base.__module__}.{base.__name__}: FineCLIPER calls the '
+            'methods that class defines; subclass it.')
+    return part
 
 
 @MODELS.register_module()
@@ -23,16 +35,18 @@ class FineCLIPER(BaseModel):
     Args:
         clip (dict): Config of the CLIP builder (``ENCODERS``, e.g.
             ``dict(type='OpenCLIP', arch='ViT-B-16', pretrained='openai')``).
-        branches (dict): ``{name: branch config}`` (``BRANCHES``); the name
+        branches (dict): ``{name: branch config}`` (``BRANCHES``, each a
+            :class:`~fineclip.models.branches.BaseBranch`); the name
             ``video`` is the frames branch by convention.
         fusion (dict): Config of a fusion strategy (``FUSIONS``).
         label_augmenter (dict): Config of a label augmenter
-            (``LABEL_AUGMENTERS``); its prompt groups name the text
-            encoder's adapter stacks. A learnable one (a prompt learner, an
-            ``nn.Module``) may define ``bind(text_encoder)``, called once
-            here to size its parameters from the text tower, and
-            ``encode(class_names, text_encoder)``, which then encodes the
-            class prompts in its place (see ``plugins/dfer_clip``).
+            (``LABEL_AUGMENTERS``, a
+            :class:`~fineclip.models.label_augmenters.BaseLabelAugmenter`):
+            its ``groups`` name the text encoder's adapter stacks, its
+            ``bind`` is called once here (a prompt learner sizes its
+            parameters from the text tower), its ``encode`` gives the class
+            features and its ``pn_features`` says which are ``t_p`` and
+            ``t_n`` (see ``plugins/dfer_clip``).
         text_encoder (dict): Config of the text encoder (``ENCODERS``).
         temperature (float): ``tau`` of Eq 1 (0.01).
         class_names (Sequence[str], optional): Class names in label order.
@@ -59,18 +73,20 @@ class FineCLIPER(BaseModel):
         if temperature <= 0:
             raise ValueError(f'temperature must be > 0, got {temperature}')
         self.clip = ENCODERS.build(clip)
-        self.label_augmenter = LABEL_AUGMENTERS.build(label_augmenter)
+        self.label_augmenter = _check_part(
+            LABEL_AUGMENTERS.build(label_augmenter), BaseLabelAugmenter,
+            'model.label_augmenter')
         self.text_encoder = ENCODERS.build(
             text_encoder,
             default_args=dict(clip=self.clip,
                               stacks=self.label_augmenter.groups))
         # Before the optimiser exists: a prompt learner's parameters must
         # be created here to be trained.
-        bind = getattr(self.label_augmenter, 'bind', None)
-        if bind is not None:
-            bind(self.text_encoder)
+        self.label_augmenter.bind(self.text_encoder)
         self.branches = nn.ModuleDict({
-            name: BRANCHES.build(cfg, default_args=dict(clip=self.clip))
+            name: _check_part(
+                BRANCHES.build(cfg, default_args=dict(clip=self.clip)),
+                BaseBranch, f'model.branches.{name}')
             for name, cfg in branches.items()
         })
         self.fusion = FUSIONS.build(fusion)
@@ -110,31 +126,46 @@ class FineCLIPER(BaseModel):
         return self._text_cache
 
     def _encode_prompts(self):
-        encode = getattr(self.label_augmenter, 'encode', None)
-        if encode is not None:  # a prompt learner encodes its own prompts
-            feats = encode(self.class_names, self.text_encoder)
-        else:
-            prompts = self.label_augmenter(self.class_names)
-            feats = self.text_encoder.encode_prompts(prompts)
-        return feats['positive'], feats.get('negative')
+        augmenter = self.label_augmenter
+        return augmenter.pn_features(
+            augmenter.encode(self.class_names, self.text_encoder))
+
+    # --- inputs -------------------------------------------------------------
+    def input_keys(self, mode: str = 'predict') -> Tuple[str, ...]:
+        """The entries of ``inputs`` the branches read in ``mode``.
+
+        The one place to ask which modalities a model needs (to build a
+        pipeline, random inputs for a benchmark, an inference batch): each
+        branch's ``input_keys``, in branch order, without repeats.
+
+        Args:
+            mode: ``'loss'``, ``'predict'`` or ``'tensor'``; every branch
+                runs in every mode here (a subclass may skip some).
+        """
+        return self._input_keys_of(self.branches.keys())
+
+    def _input_keys_of(self, names) -> Tuple[str, ...]:
+        keys = []
+        for name in names:
+            keys.extend(k for k in self.branches[name].input_keys
+                        if k not in keys)
+        return tuple(keys)
 
     # --- forward ------------------------------------------------------------
     def extract_feat(self, inputs: Dict[str, torch.Tensor],
                      skip: Sequence[str] = ()) -> Dict[str, torch.Tensor]:
         """Runs every branch not named in ``skip``: ``{name: (B, D)}``.
 
-        A branch returns one tensor (named by its key in ``branches``) or a
-        dict of several representations (the face-map branch gives
-        ``parsing`` and ``landmarks``), each of which the fusion weighs as a
-        branch of its own.
+        Each branch gives its ``representations``: one, named by its key in
+        ``branches``, or several (the face-map branch gives ``parsing`` and
+        ``landmarks``), each of which the fusion weighs as a branch of its
+        own.
         """
         features = {}
         for name, branch in self.branches.items():
             if name in skip:
                 continue
-            out = branch(inputs)
-            parts = out if isinstance(out, dict) else {name: out}
-            for key, feat in parts.items():
+            for key, feat in branch.representations(inputs, name).items():
                 if key in features:
                     raise ValueError(
                         f"Two branches give a representation named '{key}'"
@@ -161,8 +192,7 @@ class FineCLIPER(BaseModel):
         _, _, weights, sims = self._fuse(inputs, features)
         losses = self.fusion.loss(sims, weights, labels, self.temperature)
         for name, branch in self.branches.items():
-            if hasattr(branch, 'auxiliary_losses'):
-                losses.update(branch.auxiliary_losses(features, name))
+            losses.update(branch.auxiliary_losses(features, name))
         return losses
 
     def predict(self, inputs: Dict[str, torch.Tensor],

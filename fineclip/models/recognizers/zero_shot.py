@@ -7,7 +7,7 @@ dataset's videos and that dataset's class prompts only, encoded by the same
 text tower the captions trained, so prompts and videos meet in the space the
 training aligned.
 """
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import torch
 
@@ -54,7 +54,14 @@ class ZeroShotFineCLIPER(FineCLIPER):
         encoder = self.prompt_encoder
         feats = {name: encoder(encoder.tokenize(texts))
                  for name, texts in prompts.items()}
-        return feats['positive'], feats.get('negative')
+        return self.label_augmenter.pn_features(feats)
+
+    def input_keys(self, mode: str = 'predict') -> Tuple[str, ...]:
+        """As :meth:`FineCLIPER.input_keys`; the captions are read in
+        ``'loss'`` mode only."""
+        names = [name for name in self.branches
+                 if mode == 'loss' or name != self.caption_branch]
+        return self._input_keys_of(names)
 
     def extract_feat(self, inputs: Dict[str, torch.Tensor],
                      with_captions: bool = False
