@@ -1,268 +1,23 @@
-"""What the plot tools in ``tools/analysis/`` share: reading a ``--dump``
-file and a work dir's logged scalars, loading a trained model with its test
-dataloader, PN similarities per clip, and the last image block's attention.
+"""What the plot tools in ``tools/analysis/`` share: a trained model with
+its test dataloader, PN similarities per clip, and the last image block's
+attention.
 
-The drawing itself lives in :mod:`fineclip.visualization`; the tools stay
-thin wrappers around these helpers.
+Reading a ``--dump`` file and a work dir's logged scalars lives in
+:mod:`fineclip.evaluation` (re-exported here, where the tools found them
+first); the drawing in :mod:`fineclip.visualization`.
 """
 import contextlib
-import fnmatch
-import glob
-import json
 import os.path as osp
-from collections import OrderedDict
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-# --- predictions dumped by ``tools/test.py --dump`` -------------------------
-
-DUMP_KEYS = ('pred_score', 'pred_label', 'gt_label')
-# Keys under which a dump may carry the class names (ours does not write
-# them; a user's own DumpResults subclass or script may).
-CLASS_NAME_KEYS = ('classes', 'class_names')
-
-
-def _first_int(value, what: str, path: str, index: int) -> int:
-    """The single integer held by a label (tensor, array, list or int)."""
-    flat = np.asarray(
-        value.detach().cpu() if torch.is_tensor(value) else value).reshape(-1)
-    if flat.size != 1:
-        raise ValueError(f"'{path}': sample {index} has a {what} with "
-                         f'{flat.size} values, expected one.')
-    return int(flat[0])
-
-
-def load_dump(path: str) -> dict:
-    """Reads a ``tools/test.py --dump`` file and checks its shape.
-
-    Args:
-        path: The ``.pkl`` file MMEngine's ``DumpResults`` wrote: a list of
-            dicts, one per clip, with ``pred_score`` (``(C,)``
-            probabilities), ``pred_label`` and ``gt_label``.
-
-    Returns:
-        dict: ``labels`` and ``preds`` (``(N,)`` int arrays), ``scores``
-        (``(N, C)``), ``clip_ids`` (``None`` where absent) and ``classes``
-        (the class names if the dump holds them, else ``None``).
-
-    Raises:
-        FileNotFoundError: If the file does not exist.
-        ValueError: If it is not a non-empty list of dicts with the keys
-            above and scores of one length.
-    """
-    import mmengine
-    if not osp.isfile(path):
-        raise FileNotFoundError(f"Dump file '{path}' does not exist.")
-    samples = mmengine.load(path, file_format='pkl')
-    if not isinstance(samples, (list, tuple)) or not samples:
-        raise ValueError(
-            f"'{path}' holds a {type(samples).__name__}, not a non-empty list "
-            'of per-clip dicts: write it with tools/test.py CONFIG CKPT '
-            '--dump FILE.pkl')
-    labels, preds, scores, clip_ids = [], [], [], []
-    classes = None
-    for i, sample in enumerate(samples):
-        if not isinstance(sample, dict):
-            raise ValueError(f"'{path}': sample {i} is a "
-                             f'{type(sample).__name__}, not a dict.')
-        missing = [k for k in DUMP_KEYS if k not in sample]
-        if missing:
-            raise ValueError(
-                f"'{path}': sample {i} lacks {missing} (it has "
-                f'{sorted(sample)}); a tools/test.py --dump file has '
-                f'{list(DUMP_KEYS)}.')
-        labels.append(_first_int(sample['gt_label'], 'gt_label', path, i))
-        preds.append(_first_int(sample['pred_label'], 'pred_label', path, i))
-        score = sample['pred_score']
-        score = score.detach().cpu() if torch.is_tensor(score) else score
-        scores.append(np.asarray(score, dtype=np.float64).reshape(-1))
-        clip_ids.append(sample.get('clip_id'))
-        for key in CLASS_NAME_KEYS:
-            if classes is None and sample.get(key) is not None:
-                classes = [str(c) for c in sample[key]]
-    lengths = {len(s) for s in scores}
-    if len(lengths) != 1:
-        raise ValueError(f"'{path}': pred_score lengths differ between "
-                         f'samples: {sorted(lengths)}.')
-    return dict(labels=np.array(labels, dtype=np.int64),
-                preds=np.array(preds, dtype=np.int64),
-                scores=np.stack(scores),
-                clip_ids=clip_ids if any(c is not None
-                                         for c in clip_ids) else None,
-                classes=classes)
-
-
-def resolve_class_names(num_classes: int,
-                        from_dump: Optional[Sequence[str]] = None,
-                        given: Optional[Sequence[str]] = None) -> List[str]:
-    """Class names: the given ones (``--classes`` overrides), else the
-    dump's, else ``class i``.
-
-    Raises:
-        ValueError: If the chosen names are not ``num_classes`` many.
-    """
-    for names, where in ((given, '--classes'), (from_dump, 'the dump')):
-        if names:
-            if len(names) != num_classes:
-                raise ValueError(
-                    f'{where} names {len(names)} classes but the scores '
-                    f'have {num_classes}: {list(names)}')
-            return [str(n) for n in names]
-    return [f'class {i}' for i in range(num_classes)]
-
-
-# --- scalars logged by MMEngine ---------------------------------------------
-
-
-def find_scalar_files(work_dir: str, run: str = 'latest') -> List[str]:
-    """The ``<timestamp>/vis_data/scalars.json`` files of a work dir.
-
-    Args:
-        work_dir: A training work dir (or one run's ``<timestamp>`` folder,
-            or a ``scalars.json`` itself).
-        run: ``'latest'`` (the newest run that logged scalars: a later
-            ``tools/test.py`` run logs none), ``'all'`` (every run, oldest
-            first, e.g. a training and its resumptions) or one timestamp.
-
-    Raises:
-        FileNotFoundError: If no ``scalars.json`` matches.
-    """
-    if osp.isfile(work_dir):
-        return [work_dir]
-    own = osp.join(work_dir, 'vis_data', 'scalars.json')
-    if osp.isfile(own):
-        return [own]
-    # Timestamps (YYYYMMDD_HHMMSS) sort in time order as strings.
-    found = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                      'scalars.json')))
-    if not found:
-        raise FileNotFoundError(
-            f"No <timestamp>/vis_data/scalars.json under '{work_dir}': is it "
-            'the work dir of a training run (tools/train.py --work-dir)?')
-    if run == 'latest':
-        return found[-1:]
-    if run == 'all':
-        return found
-    chosen = [f for f in found
-              if osp.basename(osp.dirname(osp.dirname(f))) == run]
-    if not chosen:
-        runs = [osp.basename(osp.dirname(osp.dirname(f))) for f in found]
-        raise FileNotFoundError(
-            f"No run '{run}' with scalars in '{work_dir}'; runs: {runs}")
-    return chosen
-
-
-def read_scalars(files: Sequence[str]) -> dict:
-    """Reads logged scalars into curves.
-
-    Training lines carry ``iter`` (and ``step``, the global iteration);
-    validation lines do not, and their ``step`` is the epoch (or the
-    iteration in iteration-based loops). Where runs overlap (a resumed run
-    logs again from its checkpoint), the later file's value wins.
-
-    Returns:
-        dict: ``train`` and ``val``, each ``{key: (xs, ys)}`` sorted by x;
-        ``by_epoch`` (whether validation steps are epochs).
-    """
-    curves = dict(train={}, val={})
-    by_epoch = False
-    for path in files:
-        with open(path) as f:
-            for line_no, line in enumerate(f, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise ValueError(
-                        f"'{path}' line {line_no} is not JSON: {err}"
-                    ) from err
-                if 'step' not in record:
-                    continue
-                phase = 'train' if 'iter' in record else 'val'
-                by_epoch = by_epoch or (phase == 'train'
-                                        and 'epoch' in record)
-                step = record['step']
-                for key, value in record.items():
-                    if key in ('step', 'iter', 'epoch') or not isinstance(
-                            value, (int, float)) or isinstance(value, bool):
-                        continue
-                    curves[phase].setdefault(key, {})[step] = float(value)
-    out = dict(by_epoch=by_epoch)
-    for phase, keys in curves.items():
-        out[phase] = {
-            key: (np.array(sorted(points), dtype=float),
-                  np.array([points[s] for s in sorted(points)], dtype=float))
-            for key, points in keys.items()}
-    return out
-
-
-# Default subplots: (title, phase, key patterns). Timings and grad_norm are
-# left out unless asked for with ``keys``.
-CURVE_GROUPS = (
-    ('losses', 'train', ('loss', 'loss_*', '*_loss', 'ce_*')),
-    ('learning rate', 'train', ('lr', 'base_lr')),
-    ('branch weights (train)', 'train', ('w_*',)),
-    ('validation', 'val', ('UAR', 'WAR', 'UAR/*')),
-    ('fusion weights (val)', 'val', ('weight/*',)),
-    ('per-class recall (val)', 'val', ('recall/*',)),
-)
-
-
-def group_curves(scalars: dict, keys: Optional[Sequence[str]] = None
-                 ) -> List[Tuple[str, str, Dict[str, tuple]]]:
-    """Sorts curves into subplots.
-
-    Args:
-        scalars: What :func:`read_scalars` returns.
-        keys: Keys (or ``fnmatch`` patterns such as ``recall/*``) to plot;
-            by default losses, lr, branch weights, UAR and WAR.
-
-    Returns:
-        list: ``(title, x label, {key: (xs, ys)})`` per non-empty subplot.
-
-    Raises:
-        KeyError: If a requested key matches nothing logged.
-    """
-    logged = {phase: scalars[phase] for phase in ('train', 'val')}
-    if keys:
-        for pattern in keys:
-            if not any(fnmatch.filter(c, pattern) for c in logged.values()):
-                raise KeyError(
-                    f"No logged scalar matches '{pattern}'; logged: train "
-                    f"{sorted(logged['train'])}, val {sorted(logged['val'])}")
-    x_label = dict(train='iteration',
-                   val='epoch' if scalars['by_epoch'] else 'iteration')
-    groups, placed = [], set()
-    for title, phase, patterns in CURVE_GROUPS:
-        names = [k for k in logged[phase]
-                 if any(fnmatch.fnmatchcase(k, p) for p in patterns)]
-        if keys:
-            names = [k for k in names
-                     if any(fnmatch.fnmatchcase(k, p) for p in keys)]
-        elif title.startswith('per-class'):
-            names = []  # seven more lines: only when asked for
-        elif 'weights' in title and len(names) < 2:
-            names = []  # one branch always weighs 1: nothing to see
-        placed.update((phase, k) for k in names)
-        if names:
-            groups.append((title, x_label[phase],
-                           OrderedDict((k, logged[phase][k])
-                                       for k in names)))
-    # Requested keys no default group covers (grad_norm, time...) get a
-    # subplot of their own phase.
-    for phase in ('train', 'val'):
-        rest = [k for k in logged[phase] if (phase, k) not in placed
-                and keys and any(fnmatch.fnmatchcase(k, p) for p in keys)]
-        if rest:
-            groups.append((f'other ({phase})', x_label[phase],
-                           OrderedDict((k, logged[phase][k])
-                                       for k in rest)))
-    return groups
-
+from fineclip.evaluation.dumps import (  # noqa: F401  (re-exported)
+    CLASS_NAME_KEYS, DUMP_KEYS, load_dump, resolve_class_names)
+from fineclip.evaluation.scalars import (  # noqa: F401  (re-exported)
+    find_scalar_files, group_curves, read_scalars)
 
 # --- a trained model and its test data --------------------------------------
 
@@ -295,28 +50,24 @@ def load_model_and_loader(config: str, checkpoint: str,
     """
     from mmengine.runner import Runner
 
-    from fineclip.engine.checkpoints import CheckpointError, load_weights
-    from fineclip.registry import MODELS
+    from fineclip.engine.checkpoints import CheckpointError
     from .cli import load_data_tool_config
+    from .model_builder import build_model
 
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f"Checkpoint '{checkpoint}' does not exist.")
     cfg = load_data_tool_config(config, cfg_options)
-    model_cfg = cfg.model.copy()
-    # A top-level data_preprocessor is merged into the model, as Runner does.
-    if cfg.get('data_preprocessor') is not None:
-        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
-    model = MODELS.build(model_cfg)
+    loader = Runner.build_dataloader(cfg.get(loader_key))
     try:
-        load_weights(model, checkpoint)
+        # the loader's classes, as ClassNamesHook gives them in a Runner
+        model = build_model(cfg, checkpoint,
+                            device=device or default_device(),
+                            class_names=loader.dataset.metainfo['classes'])
     except CheckpointError as err:
         raise RuntimeError(
             f"'{checkpoint}' does not fit the model of '{config}': was it "
             f'trained with this config (and these --cfg-options)?\n{err}'
         ) from err
-    loader = Runner.build_dataloader(cfg.get(loader_key))
-    model.set_class_names(loader.dataset.metainfo['classes'])
-    model.to(device or default_device()).eval()
     return model, loader, cfg
 
 

@@ -36,24 +36,32 @@ def _frames_per_clip(model) -> int:
 
 
 def _model_inputs(model, batch: int, device) -> Dict[str, torch.Tensor]:
-    """Random inputs for every branch of ``model``."""
-    from fineclip.models.branches import DescriptionBranch, FaceMapBranch
+    """Random inputs for every key ``model.input_keys('loss')`` names.
+
+    Text branches (``DescriptionBranch``) get token ids of their context
+    length; every other key, a plugin's modality included, a clip shaped
+    like the frames, ``(B, T, 3, H, W)``.
+    """
+    from fineclip.models.branches import DescriptionBranch
     if 'video' not in model.branches:
         raise ValueError('benchmark.py measures models with a video branch; '
                          f'this one has {sorted(model.branches)}.')
     size = model.clip.visual.image_size
     size = size[0] if isinstance(size, (tuple, list)) else size
     frames = _frames_per_clip(model)
-    inputs = {'frames': torch.randn(batch, frames, 3, size, size)}
+    text_keys = {}
     for branch in model.branches.values():
-        if isinstance(branch, FaceMapBranch):
-            for name in branch.modalities:
-                inputs[name] = torch.randn(batch, frames, 3, size, size)
         if isinstance(branch, DescriptionBranch):
-            length = branch.context_length
-            tokens = torch.randint(1, 40000, (batch, length))
+            text_keys.update({k: branch.context_length
+                              for k in branch.input_keys})
+    inputs = {}
+    for key in model.input_keys('loss'):
+        if key in text_keys:
+            tokens = torch.randint(1, 40000, (batch, text_keys[key]))
             tokens[:, -1] = 49407  # end of text: the largest id
-            inputs[branch.input_key] = tokens
+            inputs[key] = tokens
+        else:
+            inputs[key] = torch.randn(batch, frames, 3, size, size)
     return {k: v.to(device) for k, v in inputs.items()}
 
 
@@ -70,17 +78,12 @@ def _build(config: str, cfg_options: Optional[dict], variant: str,
     """
     from mmengine.optim import build_optim_wrapper
 
-    from fineclip.apis import load_config
     from fineclip.engine.memory_plan import enable_grad_checkpointing
     from fineclip.engine.train_setup import (configure_memory,
                                              configure_precision)
-    from fineclip.registry import DATASETS, MODELS
+    from fineclip.utils.config import load_config
+    from .model_builder import build_model
     cfg = load_config(config, cfg_options)
-    cfg.model.clip.pretrained = None  # shapes, not values, set the cost
-    for branch in cfg.model.branches.values():
-        encoder = branch.get('encoder', {})
-        if 'checkpoint' in encoder:
-            encoder.checkpoint = None
     if grad_checkpointing:
         enable_grad_checkpointing(cfg.model)
     if variant == BASELINE:
@@ -100,10 +103,8 @@ def _build(config: str, cfg_options: Optional[dict], variant: str,
                             max_memory_gb=max_memory_gb)
     used = configure_precision(cfg, device.type) or 'fp32'
     plan = configure_memory(cfg, used, device.type)
-    model = MODELS.build(cfg.model)
-    dataset = DATASETS.get(cfg.test_dataloader.dataset.type)
-    model.set_class_names(dataset.METAINFO['classes'])
-    model.to(device)
+    # shapes, not values, set the cost: no weights are read
+    model = build_model(cfg, device=device, shapes_only=True).train()
     optim = build_optim_wrapper(model, cfg.optim_wrapper)
     return model, optim, used, plan
 

@@ -1,10 +1,22 @@
-"""Command-line options shared by ``tools/train.py`` and ``tools/test.py``."""
+"""Command-line options shared by the tools (``tools/train.py``,
+``tools/test.py`` and the analysis and data tools).
+
+Config loading lives in :mod:`fineclip.utils.config` and the CPU process
+groups in :mod:`fineclip.engine.distributed`; their names are re-exported
+here because tools and user scripts import them from this module.
+"""
 import argparse
 import os
 import os.path as osp
-import sys
+from typing import Optional, Sequence
 
 from mmengine.config import Config, DictAction
+
+from fineclip.engine.distributed import (  # noqa: F401  (re-exported)
+    _close_process_group, _torch_env_from_slurm, init_gloo_from_launcher,
+    setup_cpu_distributed)
+from fineclip.utils.config import (  # noqa: F401  (re-exported)
+    enable_local_imports, import_custom_modules, load_config)
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,23 +33,14 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
-def parse_with_common(parser: argparse.ArgumentParser) -> argparse.Namespace:
-    """Parses arguments; exports ``LOCAL_RANK`` for torch.distributed."""
-    args = parser.parse_args()
+def parse_with_common(parser: argparse.ArgumentParser,
+                      argv: Optional[Sequence[str]] = None
+                      ) -> argparse.Namespace:
+    """Parses ``argv`` (the command line by default); exports
+    ``LOCAL_RANK`` for torch.distributed."""
+    args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
-
-
-def enable_local_imports() -> None:
-    """Lets ``custom_imports`` name modules relative to the working folder.
-
-    ``python tools/train.py`` puts ``tools/`` first on ``sys.path``, not the
-    folder it runs from, so ``plugins.my_part`` would not import; this adds
-    the working folder, as ``python -m`` does.
-    """
-    cwd = os.getcwd()
-    if cwd not in sys.path:
-        sys.path.insert(0, cwd)
 
 
 def apply_common_options(cfg: Config, config_path: str, work_dir=None,
@@ -58,22 +61,6 @@ def apply_common_options(cfg: Config, config_path: str, work_dir=None,
     return cfg
 
 
-def load_config(path: str, cfg_options=None) -> Config:
-    """Loads a config the way every tool does.
-
-    Plugins named in ``custom_imports`` resolve from the working folder,
-    ``--cfg-options`` are merged, and the config's default scope is set, so
-    registries build its parts outside a Runner too.
-    """
-    from mmengine.registry import init_default_scope
-    enable_local_imports()
-    cfg = Config.fromfile(path)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    init_default_scope(cfg.get('default_scope', 'fineclip'))
-    return cfg
-
-
 def load_data_tool_config(path: str, cfg_options=None) -> Config:
     """Loads a config for a data tool that works outside a Runner.
 
@@ -81,121 +68,8 @@ def load_data_tool_config(path: str, cfg_options=None) -> Config:
     own face analysers or describers register there) and creates the
     embedded default's synthetic data if the config uses it.
     """
-    from mmengine.utils import import_modules_from_strings
-
     from .embedded_default import prepare_embedded_default
     cfg = load_config(path, cfg_options)
-    if cfg.get('custom_imports'):
-        import_modules_from_strings(**cfg.custom_imports)
+    import_custom_modules(cfg)
     prepare_embedded_default(cfg)
     return cfg
-
-
-def _torch_env_from_slurm() -> None:
-    """Rank, world size and master address for ``init_process_group``
-    from Slurm's variables (what MMEngine's slurm launcher reads)."""
-    import os
-    import subprocess
-    env = os.environ
-    try:
-        rank, tasks = env['SLURM_PROCID'], env['SLURM_NTASKS']
-        nodes = env['SLURM_NODELIST']
-    except KeyError as missing:
-        raise SystemExit(f'--launcher slurm: {missing} is not set; start '
-                         'the job with srun (tools/slurm_train.sh).')
-    if 'MASTER_ADDR' not in env:
-        # the first host of the allocation, as MMEngine picks it
-        hosts = subprocess.run(['scontrol', 'show', 'hostnames', nodes],
-                               capture_output=True, text=True, check=True)
-        env['MASTER_ADDR'] = hosts.stdout.split()[0]
-    env.setdefault('MASTER_PORT', '29500')
-    env.update(RANK=rank, WORLD_SIZE=tasks,
-               LOCAL_RANK=env.get('SLURM_LOCALID', '0'))
-
-
-def _close_process_group() -> None:
-    """Destroys the default process group, and the wrappers that hold it.
-
-    Registered at exit for the gloo groups the tools start. With torch 2.14
-    a gloo group that outlives this point is torn down during interpreter
-    finalisation, and that aborts the process in a fair share of runs
-    ("terminate called without an active exception", SIGABRT, after all
-    work is done), which fails the whole torchrun/srun job. The Runner sits
-    in reference cycles and its DDP wrapper keeps the group alive, so the
-    cycles are collected before the group is destroyed.
-    """
-    import gc
-
-    import torch.distributed as dist
-    gc.collect()
-    if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
-
-
-def init_gloo_from_launcher(launcher: str) -> bool:
-    """Starts a gloo process group from torchrun's or Slurm's environment.
-
-    The piece :func:`setup_cpu_distributed` and the data tools share. With
-    ``'slurm'`` the rank, world size and master address come from the
-    ``SLURM_*`` variables (:func:`_torch_env_from_slurm`); with
-    ``'pytorch'`` from the ones torchrun sets. The group is destroyed at
-    exit (:func:`_close_process_group`). A group that is already
-    initialised is kept as it is.
-
-    Args:
-        launcher: ``'none'``, ``'pytorch'`` or ``'slurm'``.
-
-    Returns:
-        bool: whether a process group is in use (False for ``'none'``).
-
-    Raises:
-        SystemExit: another launcher (e.g. ``'mpi'``), or ``'slurm'``
-            outside an srun job.
-    """
-    import atexit
-
-    import torch.distributed as dist
-    if launcher == 'none':
-        return False
-    if launcher not in ('pytorch', 'slurm'):
-        raise SystemExit(f'--launcher {launcher} is not supported here; use '
-                         'torchrun with --launcher pytorch, or srun with '
-                         '--launcher slurm.')
-    if not dist.is_initialized():
-        if launcher == 'slurm':
-            _torch_env_from_slurm()
-        dist.init_process_group(backend='gloo')
-        atexit.register(_close_process_group)
-    return True
-
-
-def setup_cpu_distributed(cfg: Config) -> bool:
-    """Lets ``--launcher pytorch`` and ``--launcher slurm`` runs work on
-    CPUs (gloo).
-
-    MMEngine's own ``init_dist`` assumes one GPU per process (it calls
-    ``torch.cuda.set_device``). Without CUDA this starts the gloo process
-    group from torchrun's environment, or from Slurm's (``SLURM_PROCID``,
-    ``SLURM_NTASKS``, the first host of ``SLURM_NODELIST``,
-    ``MASTER_PORT`` or 29500), before the Runner is built (the Runner then
-    finds it initialised and keeps it), and wraps the model in DDP without
-    ``device_ids``. With CUDA, or without a launcher, nothing changes.
-
-    Returns:
-        bool: whether a CPU process group is in use.
-    """
-    import torch
-    if cfg.get('launcher', 'none') == 'none' or torch.cuda.is_available():
-        return False
-    if cfg.launcher not in ('pytorch', 'slurm'):
-        raise SystemExit(f"--launcher {cfg.launcher} needs CUDA GPUs; on CPU "
-                         'use torchrun (tools/dist_train.sh) with '
-                         '--launcher pytorch, or srun with --launcher '
-                         'slurm.')
-    init_gloo_from_launcher(cfg.launcher)
-    cfg.setdefault('env_cfg', {})['dist_cfg'] = dict(backend='gloo')
-    wrapper = cfg.get('model_wrapper_cfg') or dict(
-        type='MMDistributedDataParallel')
-    wrapper['device_ids'] = None
-    cfg.model_wrapper_cfg = wrapper
-    return True

@@ -82,12 +82,15 @@ def ensure_tiny_clip(out_file: str, arch: dict, **kwargs) -> str:
     return out_file
 
 
-def prepare_embedded_default(cfg) -> None:
+def prepare_embedded_default(cfg, parts=('synthetic_data', 'tiny_clip')
+                             ) -> None:
     """Creates what ``cfg.embedded_default`` names, if missing.
 
     Args:
         cfg (mmengine.Config): A loaded config; without an
             ``embedded_default`` section nothing happens.
+        parts (Sequence[str]): Which of its entries to create (building a
+            model needs only the tiny CLIP, not the data).
     """
     spec = cfg.get('embedded_default')
     if not spec:
@@ -97,9 +100,9 @@ def prepare_embedded_default(cfg) -> None:
         raise KeyError(
             f'embedded_default has unknown entries {sorted(unknown)}'
             "; known: 'synthetic_data', 'tiny_clip'")
-    if spec.get('synthetic_data'):
+    if 'synthetic_data' in parts and spec.get('synthetic_data'):
         ensure_synthetic_data(**spec['synthetic_data'])
-    if spec.get('tiny_clip'):
+    if 'tiny_clip' in parts and spec.get('tiny_clip'):
         tiny = dict(spec['tiny_clip'])
         tiny['arch'] = _plain(tiny['arch'])
         ensure_tiny_clip(**tiny)

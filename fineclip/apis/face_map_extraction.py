@@ -19,13 +19,13 @@ from mmengine.config import Config
 from tqdm import tqdm
 
 from fineclip.apis.sharding import RankContext, shard
+from fineclip.datasets.bare import bare_datasets
 from fineclip.datasets.base import IMAGE_EXTENSIONS, list_frames
 from fineclip.datasets.face_maps import (FaceMaps, fill_missing,
                                          load_face_maps, save_face_maps)
 from fineclip.datasets.transforms.loading import read_frame_files
 from fineclip.datasets.video import (VIDEO_EXTENSIONS, read_video_frames,
                                      video_length)
-from fineclip.registry import DATASETS
 
 SUMMARY_FILE = 'extraction_summary.json'
 
@@ -52,7 +52,8 @@ class ClipSource:
 def config_clip_infos(cfg: Config) -> Iterator[Tuple[dict, str, dict]]:
     """Every clip of the dataset a config points at (train and test).
 
-    The datasets are read from their split files only: no pipeline, and
+    The datasets are read from their split files only
+    (:func:`fineclip.datasets.bare.bare_datasets`): no pipeline, and
     neither face maps nor descriptions are required, since the data tools
     that call this may be what creates them.
 
@@ -60,13 +61,7 @@ def config_clip_infos(cfg: Config) -> Iterator[Tuple[dict, str, dict]]:
         ``(info, class name, dataset config)`` once per clip id.
     """
     seen = set()
-    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        if key not in cfg:
-            continue
-        ds_cfg = cfg[key].dataset
-        bare = ds_cfg.copy()
-        bare.update(pipeline=[], face_map_dir=None, description_file=None)
-        dataset = DATASETS.build(bare)
+    for _, dataset, ds_cfg in bare_datasets(cfg):
         for info in dataset.load_data_list():
             if info['clip_id'] not in seen:
                 seen.add(info['clip_id'])

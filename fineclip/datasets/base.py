@@ -10,6 +10,7 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from .descriptions import read_descriptions
+from .splits import stratified_holdout
 from .video import VIDEO_EXTENSIONS, video_length
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
@@ -285,16 +286,12 @@ class DFERBaseDataset(BaseDataset):
         fraction, keep, seed = self.holdout
         if fraction == 0:
             return data_list
-        rng = np.random.RandomState(seed)
-        held_out = set()
         labels = np.array([d['label'] for d in data_list])
-        for label in np.unique(labels):
-            members = np.flatnonzero(labels == label)
-            count = int(round(fraction * len(members)))
-            held_out.update(rng.permutation(members)[:count].tolist())
+        held_out = stratified_holdout(labels, fraction,
+                                      np.random.RandomState(seed))
         want = keep == 'held_out'
         return [d for i, d in enumerate(data_list)
-                if (i in held_out) == want]
+                if held_out[i] == want]
 
     def get_cat_ids(self, idx: int) -> List[int]:
         """Class of sample ``idx`` (for class-aware samplers)."""

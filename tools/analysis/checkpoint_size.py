@@ -17,17 +17,16 @@ import torch
 from mmengine.config import DictAction
 from mmengine.optim import build_optim_wrapper
 
-from fineclip.apis import load_config
+from fineclip.apis import build_model, load_config
 from fineclip.engine.checkpoints import strip_frozen
-from fineclip.registry import MODELS
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('configs', nargs='+', help='config files')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys in every config')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def serialized_bytes(obj) -> int:
@@ -41,11 +40,7 @@ def measure(path: str, cfg_options=None) -> dict:
     """Sizes in bytes of the full, adapter-only and adapter + optimiser
     checkpoints of one config."""
     cfg = load_config(path, cfg_options)
-    cfg.model.clip.pretrained = None  # shapes only
-    description = cfg.model.get('branches', {}).get('description')
-    if description is not None:
-        description.encoder.checkpoint = None
-    model = MODELS.build(cfg.model)
+    model = build_model(cfg, shapes_only=True)
     optim = build_optim_wrapper(model, cfg.optim_wrapper)
     for param in model.parameters():
         if param.requires_grad:
@@ -60,8 +55,8 @@ def measure(path: str, cfg_options=None) -> dict:
                 optimizer=type(optim.optimizer).__name__)
 
 
-def main():
-    args = parse_args()
+def main(argv=None):
+    args = parse_args(argv)
     print('| config | full state dict | adapter-only | + optimiser state |')
     print('|---|---|---|---|')
     for path in args.configs:

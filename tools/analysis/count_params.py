@@ -2,8 +2,9 @@
 
 ``python tools/analysis/count_params.py CONFIG``
 
-The model is built with random CLIP weights (counting needs shapes, not
-values), so it runs offline without any download.
+The model is built with random weights (counting needs shapes, not
+values; ``build_model(..., shapes_only=True)``), so it runs offline on
+every config without any download.
 """
 import argparse
 from collections import OrderedDict
@@ -11,18 +12,17 @@ from collections import OrderedDict
 from mmengine.config import DictAction
 
 import fineclip  # noqa: F401  (registers parts, applies compat)
-from fineclip.apis import load_config
-from fineclip.registry import MODELS
+from fineclip.apis import build_model
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config', help='model config file')
     parser.add_argument('--depth', type=int, default=3,
                         help='how many name levels to group parameters by')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def count_by_part(model, depth: int) -> 'OrderedDict[str, list]':
@@ -54,12 +54,12 @@ def format_table(parts) -> str:
     return '\n'.join(rows)
 
 
-def main():
-    args = parse_args()
-    cfg = load_config(args.config, args.cfg_options)
-    cfg.model.clip.pretrained = None  # shapes only: no weights needed
-    model = MODELS.build(cfg.model)
-    print(f'{args.config} (CLIP built with random weights)')
+def main(argv=None):
+    args = parse_args(argv)
+    # counting needs shapes, not values: no weight file is read
+    model = build_model(args.config, shapes_only=True,
+                        cfg_options=args.cfg_options)
+    print(f'{args.config} (built with random weights)')
     print(format_table(count_by_part(model, args.depth)))
 
 

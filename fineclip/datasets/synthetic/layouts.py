@@ -14,6 +14,7 @@ import time
 import cv2
 import numpy as np
 
+from ..splits import stratified_holdout
 from .writer import (FACE_MAP_DIR, _assign, _base_meta, _render_clips,
                      _validate, _write_face_map, _write_frames, _write_meta,
                      generate_synthetic_dfew)
@@ -54,13 +55,9 @@ def _ferv39k_split(rng: np.random.Generator, labels: np.ndarray,
                    num_classes: int, test_fraction: float) -> np.ndarray:
     """Stratified test mask: per class ``round(fraction * n)`` clips, at
     least one and never all."""
-    test = np.zeros(len(labels), bool)
-    for c in range(num_classes):
-        members = rng.permutation(np.flatnonzero(labels == c))
-        count = int(np.clip(round(test_fraction * len(members)), 1,
-                            len(members) - 1))
-        test[members[:count]] = True
-    return test
+    return stratified_holdout(labels, test_fraction, rng,
+                              classes=range(num_classes),
+                              keep_both_sides=True)
 
 
 def generate_synthetic_ferv39k(out_dir: str, num_clips: int = 140,

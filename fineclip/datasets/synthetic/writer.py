@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from ..splits import stratified_folds
 from .dynamics import (SYNTHETIC_CLASSES, describe_action_units,
                        sample_action_units)
 from .face_model import (ACTION_UNITS, HeadPose, build_face,
@@ -162,12 +163,9 @@ def _assign(rng: np.random.Generator, num_clips: int, num_folds: int,
             num_classes: int = len(SYNTHETIC_CLASSES)):
     """Balanced labels and a stratified fold per clip (0-based arrays)."""
     labels = rng.permutation(np.arange(num_clips) % num_classes)
-    # Deal the clips of each class round-robin over the folds; one running
-    # counter across classes also keeps the fold sizes within one of another.
-    order = np.concatenate([rng.permutation(np.flatnonzero(labels == c))
-                            for c in range(num_classes)])
-    folds = np.empty(num_clips, np.int64)
-    folds[order] = np.arange(num_clips) % num_folds
+    # classes dealt in label order, as the published synthetic sets were
+    folds = stratified_folds(labels, num_folds, rng,
+                             classes=range(num_classes))
     return labels, folds
 
 

@@ -1,0 +1,61 @@
+"""Loading configs the way every tool and API does."""
+import copy
+import os
+import os.path as osp
+import sys
+from typing import Optional, Union
+
+from mmengine.config import Config
+
+
+def enable_local_imports() -> None:
+    """Lets ``custom_imports`` name modules relative to the working folder.
+
+    ``python tools/train.py`` puts ``tools/`` first on ``sys.path``, not the
+    folder it runs from, so ``plugins.my_part`` would not import; this adds
+    the working folder, as ``python -m`` does.
+    """
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+
+
+def import_custom_modules(cfg: Config) -> None:
+    """Imports the modules ``cfg.custom_imports`` names (a user's own
+    parts register there), as the Runner does when it starts."""
+    if cfg.get('custom_imports'):
+        from mmengine.utils import import_modules_from_strings
+        import_modules_from_strings(**cfg.custom_imports)
+
+
+def load_config(config: Union[str, Config],
+                cfg_options: Optional[dict] = None) -> Config:
+    """Loads a config the way every tool does.
+
+    Plugins named in ``custom_imports`` resolve from the working folder,
+    ``--cfg-options`` are merged, and the config's default scope is set, so
+    registries build its parts outside a Runner too.
+
+    Args:
+        config: A config file, or a loaded ``Config`` (copied first, so
+            the overrides never reach the caller's object).
+        cfg_options: Overrides, as ``--cfg-options`` gives them.
+
+    Returns:
+        Config: the loaded config.
+
+    Raises:
+        FileNotFoundError: ``config`` names no file.
+    """
+    from mmengine.registry import init_default_scope
+    enable_local_imports()
+    if isinstance(config, Config):
+        cfg = copy.deepcopy(config)
+    else:
+        if not osp.isfile(config):
+            raise FileNotFoundError(f"No such config: '{config}'")
+        cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    init_default_scope(cfg.get('default_scope', 'fineclip'))
+    return cfg
