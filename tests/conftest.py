@@ -1,4 +1,10 @@
-"""Shared fixtures: offline hub, tiny CLIP shapes, a tiny recognizer."""
+"""Shared fixtures: offline hub, tiny CLIP shapes, a tiny recognizer, and
+the session's synthetic set and small trained run.
+
+Session fixtures are made once and shared read-only: a test that writes
+files works in its own ``tmp_path`` (a copy, if it must change the data).
+Their teardown checks that no test wrote into them.
+"""
 import os
 
 # Hub look-ups retry for minutes without a network; tests never download.
@@ -48,3 +54,104 @@ def tiny_model_cfg(num_frames=4, **overrides):
         data_preprocessor=dict(type='DFERDataPreprocessor'))
     cfg.update(overrides)
     return cfg
+
+
+def _tree_state(root: str) -> dict:
+    """Size and modification time of every file and folder under root."""
+    state = {}
+    for folder, dirs, files in os.walk(root):
+        for name in [''] + files:
+            path = os.path.join(folder, name)
+            stat = os.stat(path)
+            state[os.path.relpath(path, root)] = (stat.st_size,
+                                                  stat.st_mtime_ns)
+    return state
+
+
+@pytest.fixture(scope='session')
+def read_only_tree():
+    """Returns ``watch(root)``: the folder is checked at session end to be
+    exactly as it was when watched (shared data must stay unchanged)."""
+    watched = []
+
+    def watch(root: str) -> str:
+        watched.append((root, _tree_state(root)))
+        return root
+
+    yield watch
+    for root, state in watched:
+        changed = sorted(set(state.items()) ^ set(_tree_state(root).items()))
+        assert not changed, (
+            f'a test changed the shared folder {root}: '
+            f'{[path for path, _ in changed][:10]}; give it its own copy')
+
+
+@pytest.fixture(scope='session')
+def tiny_data(tmp_path_factory, read_only_tree):
+    """The 35-clip synthetic DFEW-layout set (40x40, up to 20 frames) the
+    small training runs use; made once per session, read-only."""
+    from fineclip.datasets.synthetic import generate_synthetic_dfew
+    root = str(tmp_path_factory.mktemp('e2e') / 'synthetic_dfew')
+    generate_synthetic_dfew(root, num_clips=35, seed=5, image_size=40,
+                            max_frames=20, progress=False)
+    return read_only_tree(root)
+
+
+@pytest.fixture(scope='session')
+def small_trained_run(tiny_data, tmp_path_factory, read_only_tree):
+    """The small config trained for 2 epochs on ``tiny_data``, and its last
+    checkpoint tested with ``--dump``: one run the tests that need a
+    trained model share (read-only).
+
+    Both go through the real command line (``python tools/train.py``,
+    ``python tools/test.py``): the suite's check that the tools work as
+    scripts, not only as ``main(argv)``.
+
+    Returns:
+        dict: ``config``, ``work_dir``, ``checkpoint``, ``dump`` (paths),
+        ``epochs`` and ``test_log`` (tools/test.py's output).
+    """
+    from tests.helpers import run_tool, write_small_config
+    folder = tmp_path_factory.mktemp('small_trained_run')
+    epochs = 2
+    config = write_small_config(folder, tiny_data, max_epochs=epochs)
+    work_dir = str(folder / 'work')
+    run_tool(['tools/train.py', config, '--work-dir', work_dir])
+    checkpoint = os.path.join(work_dir, f'epoch_{epochs}.pth')
+    dump = str(folder / 'preds.pkl')
+    # The test run adds a newer log folder without scalars to the work dir.
+    log = run_tool(['tools/test.py', config, checkpoint, '--work-dir',
+                    work_dir, '--dump', dump])
+    read_only_tree(str(folder))
+    return dict(config=config, work_dir=work_dir, checkpoint=checkpoint,
+                dump=dump, epochs=epochs, test_log=log)
+
+
+@pytest.fixture(scope='session')
+def embedded_default_run(tmp_path_factory, read_only_tree):
+    """The README's main command, run once per session in a clean folder:
+    ``tools/train.py configs/synthetic/fineclip_synthetic.py`` (synthetic
+    data, tiny CLIP pretraining, 10 epochs), then ``tools/test.py`` on its
+    last checkpoint; each tool's ``main`` in this process. About 6 minutes
+    on 2 CPU cores: a test that needs a checkpoint trained on the embedded
+    default takes this one (read-only) rather than training its own.
+
+    Returns:
+        dict: ``cwd`` (the folder the commands ran in, with the ``data/``
+        they created), ``config``, ``work_dir``, ``checkpoint``, ``epochs``
+        and ``test_log``.
+    """
+    from mmengine.config import Config
+
+    from tests.helpers import CONFIG, run_tool_main
+    cwd = tmp_path_factory.mktemp('embedded_default')
+    epochs = Config.fromfile(CONFIG).train_cfg.max_epochs
+    work_dir = str(cwd / 'work_dirs' / 'fineclip_synthetic')
+    run_tool_main('tools/train.py', [CONFIG, '--work-dir', work_dir],
+                  cwd=str(cwd))
+    checkpoint = os.path.join(work_dir, f'epoch_{epochs}.pth')
+    log = run_tool_main('tools/test.py', [CONFIG, checkpoint, '--work-dir',
+                                          work_dir], cwd=str(cwd))
+    read_only_tree(str(cwd))
+    return dict(cwd=str(cwd), config=CONFIG, work_dir=work_dir,
+                checkpoint=checkpoint, epochs=epochs, test_log=log)

@@ -20,7 +20,7 @@ from fineclip.apis.cross_validation import (format_markdown, per_class_recall,
 from fineclip.visualization import plot_per_class_recall
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config', help='config of one fold (any fold)')
     parser.add_argument('--folds', type=int, nargs='+',
@@ -32,11 +32,11 @@ def parse_args():
         'test the best epoch (default 0: test the last epoch)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys in every fold')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
-def main():
-    args = parse_args()
+def main(argv=None):
+    args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
     work_dir = args.work_dir or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0] + '_cv')

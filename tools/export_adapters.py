@@ -16,16 +16,16 @@ import torch
 from fineclip.engine.checkpoints import FROZEN_KEY, export_safetensors
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('checkpoint', help='MMEngine checkpoint (.pth)')
     parser.add_argument('--out', help='output file (default: the '
                         'checkpoint with .safetensors)')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
-def main():
-    args = parse_args()
+def main(argv=None):
+    args = parse_args(argv)
     if not osp.isfile(args.checkpoint):
         raise SystemExit(f'No such checkpoint: {args.checkpoint}')
     out = args.out or osp.splitext(args.checkpoint)[0] + '.safetensors'

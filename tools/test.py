@@ -14,7 +14,7 @@ from fineclip.apis import (add_common_arguments, apply_common_options,
                            prepare_embedded_default, setup_cpu_distributed)
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Test a FineCLIP model')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', nargs='?',
@@ -25,7 +25,7 @@ def parse_args():
         help='write every sample\'s pred_score, pred_label and gt_label to '
         'this .pkl file')
     add_common_arguments(parser)
-    return parse_with_common(parser)
+    return parse_with_common(parser, argv)
 
 
 def merge_args(cfg: Config, args) -> Config:
@@ -51,8 +51,8 @@ def merge_args(cfg: Config, args) -> Config:
     return cfg
 
 
-def main():
-    args = parse_args()
+def main(argv=None):
+    args = parse_args(argv)
     enable_local_imports()  # before the config imports its plugins
     cfg = merge_args(Config.fromfile(args.config), args)
     prepare_embedded_default(cfg)

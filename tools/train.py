@@ -10,7 +10,7 @@ from fineclip.apis import (add_common_arguments, apply_common_options,
 from fineclip.engine.train_setup import configure_memory, configure_precision
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a FineCLIP model')
     parser.add_argument('config', help='train config file path')
     parser.add_argument(
@@ -32,7 +32,7 @@ def parse_args():
         "GPU's); the batch is then computed as micro-batches with "
         'gradient accumulation, and with gradient checkpointing if needed')
     add_common_arguments(parser)
-    return parse_with_common(parser)
+    return parse_with_common(parser, argv)
 
 
 def merge_args(cfg: Config, args) -> Config:
@@ -61,8 +61,8 @@ def merge_args(cfg: Config, args) -> Config:
     return cfg
 
 
-def main():
-    args = parse_args()
+def main(argv=None):
+    args = parse_args(argv)
     enable_local_imports()  # before the config imports its plugins
     cfg = merge_args(Config.fromfile(args.config), args)
     prepare_embedded_default(cfg)

@@ -10,9 +10,7 @@ from mmengine.runner import Runner
 
 from fineclip.models.clip import build_clip
 from fineclip.registry import HOOKS
-from tests.tools.test_train_test import tiny_data, write_small_config  # noqa
-
-_ = tiny_data  # the module-scoped fixture, used by name below
+from tests.helpers import write_small_config
 
 
 class Interrupted(Exception):

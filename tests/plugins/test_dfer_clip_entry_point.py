@@ -5,9 +5,7 @@ import os.path as osp
 
 import pytest
 
-from fineclip.datasets.synthetic import generate_synthetic_dfew
-from tests.conftest import TINY_ARCH
-from tests.tools.test_train_test import ROOT, run_tool
+from tests.helpers import ROOT, TINY_ARCH, run_tool_main
 
 SMALL_DFER_CLIP = """
 _base_ = [{base!r}]
@@ -40,11 +38,10 @@ default_hooks = dict(logger=dict(interval=1))
 
 
 @pytest.fixture(scope='module')
-def small_config(tmp_path_factory):
+def small_config(tmp_path_factory, tiny_data):
+    # the session's read-only set: runs write only to their work dirs
     folder = tmp_path_factory.mktemp('dfer_clip')
-    data_root = str(folder / 'synthetic_dfew')
-    generate_synthetic_dfew(data_root, num_clips=35, seed=3, image_size=40,
-                            max_frames=12, progress=False)
+    data_root = tiny_data
     path = folder / 'dfer_clip_small.py'
     path.write_text(SMALL_DFER_CLIP.format(
         base=osp.join(ROOT, 'configs/plugins/dfer_clip_synthetic.py'),
@@ -54,10 +51,10 @@ def small_config(tmp_path_factory):
 
 def test_dfer_clip_trains_and_tests_like_fineclip(small_config, tmp_path):
     work_dir = str(tmp_path / 'work')
-    run_tool(['tools/train.py', small_config, '--work-dir', work_dir])
+    run_tool_main('tools/train.py', [small_config, '--work-dir', work_dir])
     checkpoint = osp.join(work_dir, 'epoch_1.pth')
-    log = run_tool(['tools/test.py', small_config, checkpoint,
-                    '--work-dir', work_dir])
+    log = run_tool_main('tools/test.py', [small_config, checkpoint,
+                                          '--work-dir', work_dir])
     # The same metric output as FineCLIPER's: UAR, WAR, per-class recall
     # and a confusion matrix file.
     for key in ('UAR: ', 'WAR: ', 'recall/Happy: ', 'recall/Fear: '):

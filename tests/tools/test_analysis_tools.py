@@ -1,15 +1,12 @@
 """The analysis tools run and print what they promise."""
 import re
 
-from tests.tools.test_train_test import (ROOT, run_tool, tiny_data,  # noqa
-                                         write_small_config)
-
-_ = tiny_data  # the module-scoped fixture, used by name below
+from tests.helpers import ROOT, run_tool_main, write_small_config
 
 
 def test_count_params_separates_tunable_from_frozen():
-    out = run_tool(['tools/analysis/count_params.py',
-                    f'{ROOT}/configs/synthetic/fineclip_synthetic.py'])
+    out = run_tool_main('tools/analysis/count_params.py',
+                        [f'{ROOT}/configs/synthetic/fineclip_synthetic.py'])
     assert re.search(r'clip\.visual\.transformer\s+[\d,]+\s+0\s+\(frozen\)',
                      out)
     assert re.search(r'branches\.video\.encoder\s+([\d,]+)\s+\1', out)
@@ -18,16 +15,16 @@ def test_count_params_separates_tunable_from_frozen():
 
 def test_benchmark_dataloader_prints_rates(tiny_data, tmp_path):
     config = write_small_config(tmp_path, tiny_data)
-    out = run_tool(['tools/analysis/bench_data.py', config,
-                    '--workers', '0', '1', '--clips', '8'])
+    out = run_tool_main('tools/analysis/bench_data.py',
+                        [config, '--workers', '0', '1', '--clips', '8'])
     rows = re.findall(r'^\s+(\d)\s+([\d.]+)\s+([\d.]+)$', out, re.M)
     assert [r[0] for r in rows] == ['0', '1']
     assert all(float(r[1]) > 0 for r in rows)
 
 
 def test_checkpoint_size_table_for_the_embedded_default():
-    out = run_tool(['tools/analysis/checkpoint_size.py',
-                    'configs/synthetic/fineclip_synthetic.py'])
+    out = run_tool_main('tools/analysis/checkpoint_size.py',
+                        ['configs/synthetic/fineclip_synthetic.py'])
     row = [line for line in out.splitlines()
            if line.startswith('| fineclip_synthetic.py')][0]
     full, adapters, with_optim = [
@@ -37,10 +34,9 @@ def test_checkpoint_size_table_for_the_embedded_default():
 
 
 def test_benchmark_compares_with_full_fine_tuning():
-    out = run_tool(['tools/analysis/benchmark.py',
-                    'configs/synthetic/fineclip_synthetic.py', '--steps', '1',
-                    '--warmup', '0', '--threads', '1',
-                    '--grad-checkpointing'])
+    out = run_tool_main('tools/analysis/benchmark.py', [
+        'configs/synthetic/fineclip_synthetic.py', '--steps', '1',
+        '--warmup', '0', '--threads', '1', '--grad-checkpointing'])
     rows = [line for line in out.splitlines()
             if line.startswith('| fineclip_synthetic.py')]
     assert len(rows) == 3, out[-2000:]
@@ -60,9 +56,9 @@ def test_benchmark_compares_with_full_fine_tuning():
 def test_benchmark_measures_a_plugin_model_without_aim():
     """DFER-CLIP (plugin): frames counted from its temporal model; the
     baseline fine-tunes the whole CLIP and keeps the temporal model."""
-    out = run_tool(['tools/analysis/benchmark.py',
-                    'configs/plugins/dfer_clip_synthetic.py', '--steps', '1',
-                    '--warmup', '0', '--threads', '1'])
+    out = run_tool_main('tools/analysis/benchmark.py', [
+        'configs/plugins/dfer_clip_synthetic.py', '--steps', '1',
+        '--warmup', '0', '--threads', '1'])
     rows = [[c.strip() for c in line.split('|')[1:-1]]
             for line in out.splitlines()
             if line.startswith('| dfer_clip_synthetic.py')]

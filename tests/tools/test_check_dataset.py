@@ -1,13 +1,11 @@
 """tools/data/check_dataset.py reports every problem, naming its file."""
 import os
 import os.path as osp
-import subprocess
-import sys
 
 import cv2
 import numpy as np
 
-from tests.tools.test_train_test import ROOT, write_small_config
+from tests.helpers import call_tool_main, write_small_config
 
 
 def _clip(root, clip_id, sizes):
@@ -34,12 +32,10 @@ def test_broken_copy_is_reported(tmp_path):
         with open(osp.join(folder, 'set_1.csv'), 'w') as f:
             f.write('video_name,label\n1,1\n2,2\n3,3\n4,4\n5,9\n')
     config = write_small_config(tmp_path, root)
-    proc = subprocess.run(
-        [sys.executable, 'tools/data/check_dataset.py', config, '--folds',
-         '1'], cwd=ROOT, capture_output=True, text=True, timeout=300,
-        env=dict(os.environ, HF_HUB_OFFLINE='1'))
-    out = proc.stdout
-    assert proc.returncode == 1, out + proc.stderr
+    run = call_tool_main('tools/data/check_dataset.py',
+                         [config, '--folds', '1'])
+    out = run.stdout
+    assert run.returncode == 1, out + run.stderr
     assert '== train fold 1: 3 clips' in out
     assert 'set_1.csv:6: label 9 is outside 1..7' in out
     assert "set_1.csv:5: clip 00004's frame folder" in out

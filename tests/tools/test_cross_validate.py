@@ -8,17 +8,14 @@ from mmengine.config import Config
 
 from fineclip.apis.cross_validation import (fold_config, format_markdown,
                                             summarize)
-from tests.tools.test_train_test import (ROOT, run_tool, tiny_data,  # noqa
-                                         write_small_config)
-
-_ = tiny_data  # the module-scoped fixture, used by name below
+from tests.helpers import run_tool_main, write_small_config
 
 
 def test_two_folds_then_resume(tiny_data, tmp_path):
     config = write_small_config(tmp_path, tiny_data, max_epochs=1)
     work_dir = str(tmp_path / 'cv')
-    out = run_tool(['tools/cross_validate.py', config, '--folds', '1', '2',
-                    '--work-dir', work_dir])
+    out = run_tool_main('tools/cross_validate.py', [
+        config, '--folds', '1', '2', '--work-dir', work_dir])
     assert 'fold 1: trained' in out and 'fold 2: trained' in out
     with open(osp.join(work_dir, 'cv_results.json')) as f:
         summary = json.load(f)
@@ -32,8 +29,8 @@ def test_two_folds_then_resume(tiny_data, tmp_path):
 
     checkpoint = osp.join(work_dir, 'fold_1', 'epoch_1.pth')
     before = os.stat(checkpoint).st_mtime_ns
-    again = run_tool(['tools/cross_validate.py', config, '--folds', '1', '2',
-                      '--work-dir', work_dir])
+    again = run_tool_main('tools/cross_validate.py', [
+        config, '--folds', '1', '2', '--work-dir', work_dir])
     assert 'fold 1: reused the finished run' in again
     assert 'fold 2: reused the finished run' in again
     assert os.stat(checkpoint).st_mtime_ns == before
@@ -79,8 +76,9 @@ def test_cross_validate_with_holdout_tests_the_best_epoch(tiny_data,
                                                           tmp_path):
     config = write_small_config(tmp_path, tiny_data, max_epochs=2)
     work_dir = str(tmp_path / 'cv')
-    run_tool(['tools/cross_validate.py', config, '--folds', '1',
-              '--val-holdout', '0.2', '--work-dir', work_dir])
+    run_tool_main('tools/cross_validate.py', [
+        config, '--folds', '1', '--val-holdout', '0.2', '--work-dir',
+        work_dir])
     with open(osp.join(work_dir, 'cv_results.md')) as f:
         assert 'best UAR on a stratified 20% of the training split' in f.read()
     best = [n for n in os.listdir(osp.join(work_dir, 'fold_1'))

@@ -26,7 +26,7 @@ from fineclip.datasets.face_maps import (FaceMaps, load_face_maps,
                                          save_face_maps, temporary_name)
 from fineclip.datasets.synthetic import generate_synthetic_dfew
 from fineclip.preprocessing.describers import LandmarkMotionDescriber
-from tests.tools.test_distributed import _torchrun
+from tests.helpers import run_torchrun
 
 needs_gloo = pytest.mark.skipif(not torch.distributed.is_gloo_available(),
                                 reason='torch built without gloo')
@@ -229,9 +229,10 @@ def test_two_ranks_describe_like_one_process_and_a_killed_rank_resumes(
     os.makedirs(osp.dirname(out))
     with open(part_file(out, 1, 2), 'w') as f:
         f.write(lines[1] + lines[3] + lines[5][:20])
-    log = _torchrun(['tools/data/generate_descriptions.py', data['config'],
-                     '--describer', 'LandmarkMotionDescriber',
-                     '--describer-cfg', 'batch_size=2', '--out', out])
+    log = run_torchrun(['tools/data/generate_descriptions.py',
+                        data['config'], '--describer',
+                        'LandmarkMotionDescriber', '--describer-cfg',
+                        'batch_size=2', '--out', out])
     assert '12 clips described, 2 done before' in log, log[-2000:]
     with open(out) as f:
         assert f.read() == ''.join(lines)  # the 1-process file, exactly
@@ -261,9 +262,10 @@ def test_two_ranks_extract_like_one_process_and_a_killed_rank_resumes(
     killed = temporary_name(osp.join(out, clips[5].clip_id + '.npz'))
     with open(killed, 'wb') as f:
         f.write(b'PK\x03\x04 cut short')
-    log = _torchrun(['tools/data/extract_face_maps.py', data['config'],
-                     '--analyzer', 'StatelessFaceAnalyzer', '--analyzer-cfg',
-                     'parsing_size=8', 'batch_size=3', '--out-dir', out])
+    log = run_torchrun(['tools/data/extract_face_maps.py', data['config'],
+                        '--analyzer', 'StatelessFaceAnalyzer',
+                        '--analyzer-cfg', 'parsing_size=8', 'batch_size=3',
+                        '--out-dir', out])
     assert '12 clips extracted, 2 done before' in log, log[-2000:]
 
     os.remove(killed)  # the dead writer's temporary file is all that differs

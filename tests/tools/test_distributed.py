@@ -1,19 +1,13 @@
 """Two gloo processes on CPU train and test like one process with the same
 total batch and seed (tools/train.py and tools/test.py under torchrun)."""
-import os
 import os.path as osp
 import re
-import socket
-import subprocess
-import sys
 
 import pytest
 import torch
 
-from tests.tools.test_train_test import (ROOT, run_tool, tiny_data,  # noqa
-                                         write_small_config)
+from tests.helpers import run_tool_main, run_torchrun, write_small_config
 
-_ = tiny_data
 # The training pipeline is the deterministic test pipeline: random
 # augmentations draw from one stream per rank (and worker), so with them
 # each clip of a 2-process run would be augmented differently from the
@@ -26,25 +20,6 @@ train_dataloader = dict(batch_size={batch}, num_workers=0,
 val_dataloader = dict(batch_size={batch}, num_workers=0)
 test_dataloader = val_dataloader
 """
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-def _torchrun(args, nproc=2):
-    env = dict(os.environ, HF_HUB_OFFLINE='1', OMP_NUM_THREADS='1',
-               PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH',
-                                                             ''))
-    cmd = [sys.executable, '-m', 'torch.distributed.run',
-           f'--nproc_per_node={nproc}', f'--master_port={_free_port()}',
-           osp.join(ROOT, args[0])] + args[1:] + ['--launcher', 'pytorch']
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout + proc.stderr
 
 
 def _metrics(out):
@@ -64,9 +39,9 @@ def test_two_gloo_processes_match_one_process(tiny_data, tmp_path):
             f.write(DETERMINISTIC.format(base=small, batch=batch))
 
     one_dir, two_dir = str(tmp_path / 'one'), str(tmp_path / 'two')
-    run_tool(['tools/train.py', configs['one'], '--work-dir', one_dir])
-    out = _torchrun(['tools/train.py', configs['two'], '--work-dir',
-                     two_dir])
+    run_tool_main('tools/train.py', [configs['one'], '--work-dir', one_dir])
+    out = run_torchrun(['tools/train.py', configs['two'], '--work-dir',
+                        two_dir])
     assert 'world_size: 2' in out or 'Distributed launcher: pytorch' in out
 
     one = torch.load(osp.join(one_dir, 'epoch_1.pth'), weights_only=True)
@@ -78,8 +53,9 @@ def test_two_gloo_processes_match_one_process(tiny_data, tmp_path):
                               rtol=1e-4), key
 
     ckpt = osp.join(two_dir, 'epoch_1.pth')
-    single = _metrics(run_tool(['tools/test.py', configs['one'], ckpt,
-                                '--work-dir', str(tmp_path / 't1')]))
-    gathered = _metrics(_torchrun(['tools/test.py', configs['two'], ckpt,
-                                   '--work-dir', str(tmp_path / 't2')]))
+    single = _metrics(run_tool_main('tools/test.py', [
+        configs['one'], ckpt, '--work-dir', str(tmp_path / 't1')]))
+    gathered = _metrics(run_torchrun(['tools/test.py', configs['two'],
+                                      ckpt, '--work-dir',
+                                      str(tmp_path / 't2')]))
     assert single == gathered

@@ -6,10 +6,7 @@ import os
 import pytest
 import torch
 
-from tests.tools.test_distributed import _torchrun
-from tests.tools.test_train_test import tiny_data, write_small_config  # noqa
-
-_ = tiny_data
+from tests.helpers import run_torchrun, write_small_config
 
 # Test-only parts, imported by the runs through custom_imports. The probe,
 # first in the pipeline, fingerprints the random state each sample starts
@@ -105,8 +102,8 @@ def test_ranks_draw_different_reproducible_augmentations(
         config = tmp_path / f'{name}.py'
         config.write_text(RANDOM_RUN.format(base=small, out=str(out),
                                             workers=workers))
-        _torchrun(['tools/train.py', str(config), '--work-dir',
-                   str(tmp_path / f'work_{name}')])
+        run_torchrun(['tools/train.py', str(config), '--work-dir',
+                      str(tmp_path / f'work_{name}')])
         ranks = []
         for rank in (0, 1):
             with open(os.path.join(out, f'rank{rank}.json')) as f:

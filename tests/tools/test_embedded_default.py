@@ -1,17 +1,13 @@
 """The README's main command: the embedded default learns.
 
-Runs the real thing in a clean folder (synthetic data generation, tiny CLIP
-pretraining, 10 epochs of FineCLIPER, then tools/test.py), about 7 minutes
-on 2 CPU cores, and checks the numbers the README promises.
+The run is the session's ``embedded_default_run`` (tests/conftest.py): the
+real thing in a clean folder (synthetic data generation, tiny CLIP
+pretraining, 10 epochs of FineCLIPER, then tools/test.py), about 6 minutes
+on 2 CPU cores; this checks the numbers the README promises.
 """
 import glob
 import json
 import os.path as osp
-
-
-from tests.tools.test_train_test import ROOT, run_tool
-
-CONFIG = osp.join(ROOT, 'configs/synthetic/fineclip_synthetic.py')
 
 
 def _metrics(work_dir, tag):
@@ -21,15 +17,13 @@ def _metrics(work_dir, tag):
         return json.load(f)
 
 
-def test_main_command_reaches_uar_half(tmp_path):
-    work_dir = str(tmp_path / 'work_dirs' / 'fineclip_synthetic')
-    run_tool(['tools/train.py', CONFIG, '--work-dir', work_dir],
-             cwd=str(tmp_path))
-    assert osp.isfile(tmp_path / 'data/synthetic_dfew/meta.json')
-    assert osp.isfile(tmp_path / 'data/tiny_clip/tiny_clip.pth')
-    run_tool(['tools/test.py', CONFIG,
-              osp.join(work_dir, 'epoch_10.pth'), '--work-dir', work_dir],
-             cwd=str(tmp_path))
+def test_main_command_reaches_uar_half(embedded_default_run):
+    run = embedded_default_run
+    cwd, work_dir = run['cwd'], run['work_dir']
+    assert work_dir == osp.join(cwd, 'work_dirs', 'fineclip_synthetic')
+    assert osp.isfile(osp.join(cwd, 'data/synthetic_dfew/meta.json'))
+    assert osp.isfile(osp.join(cwd, 'data/tiny_clip/tiny_clip.pth'))
+    assert run['checkpoint'] == osp.join(work_dir, 'epoch_10.pth')
     tested = _metrics(work_dir, 'test')
     trained = _metrics(work_dir, 'val_epoch_10')
     assert tested['matrix'] == trained['matrix']

@@ -14,7 +14,7 @@ from fineclip.apis.face_map_extraction import (ClipSource, analyze_clip,
                                                extract_face_maps)
 from fineclip.datasets.face_maps import load_face_maps
 from fineclip.datasets.synthetic import generate_synthetic_dfew
-from tests.tools.test_train_test import run_tool
+from tests.helpers import run_tool_main
 
 # A stand-in analyser for the tests: it finds no face in every third frame
 # and otherwise puts landmark 0 at the frame's mean brightness (so each
@@ -145,7 +145,6 @@ def test_folder_sources_take_frame_folders_and_videos(tmp_path):
 
 
 def test_command_line_on_a_config(fake_module, synthetic_root, tmp_path):
-    _, folder = fake_module
     config = tmp_path / 'cfg.py'
     config.write_text(textwrap.dedent(f'''
         custom_imports = dict(imports=['fake_face_analyzer'])
@@ -156,16 +155,11 @@ def test_command_line_on_a_config(fake_module, synthetic_root, tmp_path):
             type='DFEWDataset', data_root={synthetic_root!r}, fold=1,
             split='test', face_map_dir='extracted'))
     '''))
-    env_path = os.environ.get('PYTHONPATH', '')
-    os.environ['PYTHONPATH'] = folder + os.pathsep + env_path
-    try:
-        out = run_tool(['tools/data/extract_face_maps.py', str(config),
-                        '--analyzer', 'FakeFaceAnalyzer', '--analyzer-cfg',
-                        'parsing_size=16', 'batch_size=2',
-                        '--ground-truth',
-                        osp.join(synthetic_root, 'face_maps')])
-    finally:
-        os.environ['PYTHONPATH'] = env_path
+    # in this process: fake_module put the analyser's folder on sys.path
+    out = run_tool_main('tools/data/extract_face_maps.py', [
+        str(config), '--analyzer', 'FakeFaceAnalyzer', '--analyzer-cfg',
+        'parsing_size=16', 'batch_size=2', '--ground-truth',
+        osp.join(synthetic_root, 'face_maps')])
     assert '14 clips extracted, 0 done before' in out
     assert 'frames with a face:' in out and '"nme_mean"' in out
     written = sorted(os.listdir(osp.join(synthetic_root, 'extracted')))

@@ -18,7 +18,7 @@ from fineclip.preprocessing.describers import (BaseDescriber,
                                                VideoLlavaDescriber,
                                                segment_middles)
 from tests.preprocessing.test_describers import tiny_video_llava
-from tests.tools.test_train_test import run_tool
+from tests.helpers import run_tool_main
 
 
 @pytest.fixture(scope='module')
@@ -162,9 +162,9 @@ def test_command_line_on_a_config_then_a_folder(synthetic_root, tmp_path):
             type='DFEWDataset', data_root={synthetic_root!r}, fold=1,
             split='test', face_map_dir='face_maps'))
     '''))
-    out = run_tool(['tools/data/generate_descriptions.py', str(config),
-                    '--describer', 'LandmarkMotionDescriber',
-                    '--describer-cfg', 'batch_size=5', '--limit', '4'])
+    out = run_tool_main('tools/data/generate_descriptions.py', [
+        str(config), '--describer', 'LandmarkMotionDescriber',
+        '--describer-cfg', 'batch_size=5', '--limit', '4'])
     assert '4 clips described, 0 done before' in out
     default = osp.join(synthetic_root, 'descriptions.jsonl')
     assert len(_lines(default)) == 4
@@ -174,10 +174,10 @@ def test_command_line_on_a_config_then_a_folder(synthetic_root, tmp_path):
         first_lines = f.read()
     with open(folder_out, 'w') as f:
         f.write(first_lines + '{"clip_id": "000')  # an interrupted run
-    out = run_tool(['tools/data/generate_descriptions.py',
-                    _clip_root(synthetic_root), '--describer',
-                    'LandmarkMotionDescriber', '--out', folder_out,
-                    '--face-map-dir', osp.join(synthetic_root, 'face_maps')])
+    out = run_tool_main('tools/data/generate_descriptions.py', [
+        _clip_root(synthetic_root), '--describer', 'LandmarkMotionDescriber',
+        '--out', folder_out, '--face-map-dir',
+        osp.join(synthetic_root, 'face_maps')])
     assert '10 clips described, 4 done before' in out and 'e.g. ' in out
     texts = read_descriptions(folder_out)
     assert len(texts) == 14

@@ -1,37 +1,27 @@
 """tools/analysis/gpu_smoke.py: its --tiny --device cpu run and failures."""
-import importlib.util
 import os.path as osp
-import subprocess
 import sys
 
 import pytest
 import torch
 
-# tiny_data: the synthetic set tests/tools/test_train_test.py trains on
-from tests.tools.test_train_test import ROOT
-from tests.tools.test_train_test import tiny_data as tiny_set
+from tests.helpers import call_tool_main, load_tool
 
-tiny_data = tiny_set  # this module's own copy of the fixture
-
-SCRIPT = osp.join(ROOT, 'tools/analysis/gpu_smoke.py')
+SCRIPT = 'tools/analysis/gpu_smoke.py'
 
 
 def load_driver():
-    spec = importlib.util.spec_from_file_location('gpu_smoke', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool(SCRIPT)
 
 
 def test_tiny_cpu_run_passes_and_prints_the_table(tiny_data, tmp_path):
     # FineCLIPER*-dagger: frames, face maps and descriptions in one run
-    proc = subprocess.run(
-        [sys.executable, SCRIPT, '--tiny', '--device', 'cpu', '--variants',
-         'fineclip_star_dagger', '--work-dir', str(tmp_path / 'smoke'),
-         '--data-root', tiny_data],
-        cwd=ROOT, capture_output=True, text=True, timeout=600)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-4000:]
+    # the driver in this process; its steps are their own processes
+    run = call_tool_main(SCRIPT, [
+        '--tiny', '--device', 'cpu', '--variants', 'fineclip_star_dagger',
+        '--work-dir', str(tmp_path / 'smoke'), '--data-root', tiny_data])
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out[-4000:]
     table = out[out.index('| step | result |'):]
     for step in ('synthetic data', 'config fineclip_star_dagger',
                  'train fineclip_star_dagger', 'test fineclip_star_dagger',

@@ -1,6 +1,5 @@
 """The paper-figure tools in tools/analysis/ write real PNGs from the right
 numbers: confusion matrix, training curves, PN similarity, attention."""
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -17,20 +16,16 @@ from fineclip.apis.analysis import (capture_last_block_attention,
                                     find_scalar_files, group_curves,
                                     load_dump, load_model_and_loader,
                                     read_scalars)
-from fineclip.datasets.synthetic import generate_synthetic_dfew
 from fineclip.evaluation import confusion_matrix, uar_war
 from fineclip.visualization.attention import upsample_map
+from tests import helpers
 from tests.conftest import CLASSES, TINY_ARCH
-from tests.tools.test_train_test import ROOT, run_tool, write_small_config
+from tests.helpers import run_tool_main
 
 
 def load_tool(name: str):
     """Imports ``tools/analysis/<name>.py`` so its ``main`` runs here."""
-    path = osp.join(ROOT, 'tools', 'analysis', f'{name}.py')
-    spec = importlib.util.spec_from_file_location(f'_tool_{name}', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return helpers.load_tool(osp.join('tools', 'analysis', f'{name}.py'))
 
 
 def assert_png(path: str) -> tuple:
@@ -45,24 +40,11 @@ def assert_png(path: str) -> tuple:
         return image.size
 
 
-@pytest.fixture(scope='module')
-def trained(tmp_path_factory):
-    """One tiny 1-epoch training run, then a test run with --dump."""
-    folder = tmp_path_factory.mktemp('plot_tools')
-    data_root = str(folder / 'data')
-    generate_synthetic_dfew(data_root, num_clips=21, seed=4, image_size=32,
-                            min_frames=4, max_frames=6, num_folds=3,
-                            progress=False)
-    config = write_small_config(folder, data_root, max_epochs=1)
-    work_dir = str(folder / 'work')
-    run_tool(['tools/train.py', config, '--work-dir', work_dir])
-    checkpoint = osp.join(work_dir, 'epoch_1.pth')
-    dump = str(folder / 'preds.pkl')
-    # The test run adds a newer log folder without scalars to the work dir.
-    run_tool(['tools/test.py', config, checkpoint, '--work-dir', work_dir,
-              '--dump', dump])
-    return dict(config=config, checkpoint=checkpoint, work_dir=work_dir,
-                dump=dump, folder=folder)
+@pytest.fixture
+def trained(small_trained_run):
+    """The session's small training run (2 epochs on tiny_data), tested
+    with --dump; shared read-only, outputs go to each test's tmp_path."""
+    return small_trained_run
 
 
 # --- confusion matrix -------------------------------------------------------
@@ -70,8 +52,9 @@ def trained(tmp_path_factory):
 
 def test_plot_confusion_from_dump(trained, tmp_path):
     out = str(tmp_path / 'cm.png')
-    log = run_tool(['tools/analysis/plot_confusion.py', trained['dump'],
-                    '--out', out, '--classes', *CLASSES])
+    log = run_tool_main('tools/analysis/plot_confusion.py',
+                        [trained['dump'], '--out', out, '--classes',
+                         *CLASSES])
     assert_png(out)
     assert_png(str(tmp_path / 'cm_recall.png'))
     with open(trained['dump'], 'rb') as f:
@@ -124,7 +107,9 @@ def test_plot_curves_of_the_training_run(trained, tmp_path):
     # logger interval 1: one loss point per iteration, one val per epoch
     assert curves['loss'][0].tolist() == list(range(1, iters + 1))
     assert len(curves['lr'][0]) == iters
-    assert curves['UAR'][0].tolist() == [1.0]
+    epochs = trained['epochs']
+    assert curves['UAR'][0].tolist() == [float(e)
+                                         for e in range(1, epochs + 1)]
     assert 'w_video' not in curves  # one branch always weighs 1
     # the test run's newer folder has no scalars: the training's is used
     assert len(result['files']) == 1

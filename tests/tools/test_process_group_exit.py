@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from tests.tools.test_distributed import _free_port
+from tests.helpers import free_port
 
 SCRIPT = '''
 import atexit
@@ -41,7 +41,7 @@ del holder
 
 def test_cpu_process_group_is_closed_at_exit():
     env = dict(os.environ, RANK='0', WORLD_SIZE='1', LOCAL_RANK='0',
-               MASTER_ADDR='127.0.0.1', MASTER_PORT=str(_free_port()),
+               MASTER_ADDR='127.0.0.1', MASTER_PORT=str(free_port()),
                CUDA_VISIBLE_DEVICES='')
     proc = subprocess.run([sys.executable, '-c', SCRIPT], env=env,
                           capture_output=True, text=True, timeout=120)

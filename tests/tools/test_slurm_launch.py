@@ -12,11 +12,7 @@ import torch
 from mmengine.config import Config
 
 from fineclip.apis import setup_cpu_distributed
-from tests.tools.test_distributed import _free_port
-from tests.tools.test_train_test import (ROOT, tiny_data,  # noqa
-                                         write_small_config)
-
-_ = tiny_data
+from tests.helpers import ROOT, free_port, write_small_config
 
 # Starts every task of the job on this machine with the variables srun
 # sets; the command starts at the first word that is not an srun option.
@@ -54,7 +50,7 @@ def test_slurm_script_trains_on_two_ranks(tiny_data, tmp_path):
     env.update(PATH=f'{bin_dir}{os.pathsep}{env["PATH"]}',
                FAKE_SRUN_LOG=str(tmp_path / 'srun_args'), GPUS='2',
                GPUS_PER_NODE='2', CPUS_PER_TASK='1', HF_HUB_OFFLINE='1',
-               OMP_NUM_THREADS='1', MASTER_PORT=str(_free_port()))
+               OMP_NUM_THREADS='1', MASTER_PORT=str(free_port()))
     proc = subprocess.run(
         ['bash', 'tools/slurm_train.sh', 'cpu_part', 'fineclip', config,
          '--work-dir', work_dir], cwd=ROOT, env=env, capture_output=True,

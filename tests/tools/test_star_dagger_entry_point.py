@@ -10,7 +10,7 @@ import pytest
 from fineclip.datasets.synthetic import generate_synthetic_dfew
 from fineclip.models.encoders.long_clip_text_encoder import stretched_length
 from tests.conftest import TINY_ARCH
-from tests.tools.test_train_test import run_tool
+from tests.helpers import run_tool_main
 
 CONFIG = 'configs/fineclip_star_dagger_dfew.py'
 
@@ -26,9 +26,9 @@ def data_root(tmp_path_factory):
 
 def test_train_star_dagger_config_on_tiny_shapes(data_root, tmp_path):
     # the descriptions the config reads are the refined ones: make them
-    run_tool(['tools/data/refine_descriptions.py',
-              osp.join(data_root, 'descriptions.jsonl'), '--out',
-              osp.join(data_root, 'descriptions_refined.jsonl')])
+    run_tool_main('tools/data/refine_descriptions.py',
+                  [osp.join(data_root, 'descriptions.jsonl'), '--out',
+                   osp.join(data_root, 'descriptions_refined.jsonl')])
     context = stretched_length(TINY_ARCH['text_cfg']['context_length'])
     options = [
         'model.clip.arch=fineclip-tiny', 'model.clip.pretrained=None',
@@ -53,8 +53,8 @@ def test_train_star_dagger_config_on_tiny_shapes(data_root, tmp_path):
             f'{loader}.dataset.pipeline.{tokens_at}.context_length={context}',
         ]
     work_dir = str(tmp_path / 'work')
-    out = run_tool(['tools/train.py', CONFIG, '--work-dir', work_dir,
-                    '--cfg-options', *options])
+    out = run_tool_main('tools/train.py', [CONFIG, '--work-dir', work_dir,
+                                           '--cfg-options', *options])
     for name in ('video', 'parsing', 'landmarks', 'description'):
         assert f'w_{name}:' in out, name
     assert osp.isfile(osp.join(work_dir, 'epoch_1.pth'))

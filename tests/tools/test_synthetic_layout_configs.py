@@ -2,7 +2,7 @@
 and scanned through their configs (MAFW from its .mp4 clips)."""
 import pytest
 
-from tests.tools.test_train_test import ROOT, run_tool
+from tests.helpers import ROOT, run_tool_main
 
 
 @pytest.mark.parametrize('layout, clips, expect', [
@@ -17,8 +17,9 @@ def test_config_generates_loads_and_checks(layout, clips, expect, tmp_path):
                'embedded_default.tiny_clip=None']
     options += [f'{loader}_dataloader.dataset.data_root={root}'
                 for loader in ('train', 'val', 'test')]
-    out = run_tool(['tools/data/check_dataset.py',
-                    f'{ROOT}/configs/synthetic/fineclip_synthetic_{layout}.py',
-                    '--folds', '2', '--cfg-options'] + options)
+    out = run_tool_main(
+        'tools/data/check_dataset.py',
+        [f'{ROOT}/configs/synthetic/fineclip_synthetic_{layout}.py',
+         '--folds', '2', '--cfg-options'] + options)
     assert expect in out
     assert '\n0 problem(s) found.' in out

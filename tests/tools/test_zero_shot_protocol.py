@@ -3,14 +3,12 @@ trains on captions only, then it and plain CLIP are tested on the other
 dataset, through the shipped configs."""
 import json
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 
 from fineclip.apis import load_config
 from fineclip.apis.zero_shot import zero_shot_table
-from tests.tools.test_train_test import ROOT
+from tests.helpers import ROOT, call_tool_main
 
 ZS = osp.join(ROOT, 'configs', 'zeroshot')
 SOURCE = osp.join(ZS, 'fineclip_dagger_zs_synthetic_mafw_caption.py')
@@ -76,9 +74,7 @@ def test_zero_shot_table_trains_on_captions_and_tests_both_rows(roots):
 
 
 def test_test_tool_refuses_a_trained_config_without_checkpoint():
-    proc = subprocess.run(
-        [sys.executable, osp.join(ROOT, 'tools/test.py'),
-         osp.join(ROOT, 'configs/synthetic/fineclip_synthetic.py')],
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert proc.returncode != 0
-    assert 'give a CHECKPOINT' in proc.stderr
+    run = call_tool_main('tools/test.py', [
+        osp.join(ROOT, 'configs/synthetic/fineclip_synthetic.py')])
+    assert run.returncode != 0
+    assert 'give a CHECKPOINT' in run.stderr

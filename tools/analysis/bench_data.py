@@ -16,7 +16,7 @@ from mmengine.runner import Runner
 from fineclip.apis import load_config, prepare_embedded_default
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config', help='config whose dataloader to measure')
     parser.add_argument('--split', default='train',
@@ -27,7 +27,7 @@ def parse_args():
                         help='clips to load per measurement (after warm-up)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def clips_per_second(loader_cfg: dict, clips: int) -> float:
@@ -46,8 +46,8 @@ def clips_per_second(loader_cfg: dict, clips: int) -> float:
     return loaded / (time.perf_counter() - start)
 
 
-def main():
-    args = parse_args()
+def main(argv=None):
+    args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
     prepare_embedded_default(cfg)
     loader_cfg = cfg[f'{args.split}_dataloader']

@@ -44,7 +44,7 @@ from fineclip.engine.memory_plan import GIB, GPU_MEMORY_SHARE
 CARD_24GB = 24
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('configs', nargs='+', help='config files')
     parser.add_argument('--steps', type=int, default=2,
@@ -78,7 +78,7 @@ def parse_args():
     parser.add_argument('--out', help='also write the rows as JSON here')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys in every config')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def memory_budget(args):
@@ -97,8 +97,8 @@ def memory_budget(args):
     return CARD_24GB * GPU_MEMORY_SHARE
 
 
-def main():
-    args = parse_args()
+def main(argv=None):
+    args = parse_args(argv)
     common = dict(batch=args.batch, steps=args.steps, warmup=args.warmup,
                   device=args.device, threads=args.threads,
                   precision='bf16' if args.amp else args.precision,

@@ -24,14 +24,14 @@ from fineclip.apis.cross_validation import (format_markdown, summarize,
                                             train_and_test)
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('configs', nargs='+', help='configs to compare')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--work-dir', default='work_dirs/seed_comparison')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys in every run')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def seed_config(cfg, seed: int, work_dir: str):
@@ -59,8 +59,8 @@ def comparison_table(summaries: dict) -> str:
     return '\n'.join(lines) + '\n'
 
 
-def main():
-    args = parse_args()
+def main(argv=None):
+    args = parse_args(argv)
     os.makedirs(args.work_dir, exist_ok=True)
     summaries = {}
     for config in args.configs:

@@ -26,7 +26,7 @@ from fineclip.apis import load_config
 from fineclip.apis.zero_shot import zero_shot_table
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('source', help='caption-trained source config')
     parser.add_argument('--targets', nargs='+', required=True,
@@ -39,11 +39,11 @@ def parse_args():
                         '<source config name>')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys in every config')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
-def main():
-    args = parse_args()
+def main(argv=None):
+    args = parse_args(argv)
     work_dir = args.work_dir or osp.join(
         'work_dirs', 'zero_shot', osp.splitext(osp.basename(args.source))[0])
     os.makedirs(work_dir, exist_ok=True)

@@ -50,7 +50,7 @@ from fineclip.apis.sharding import build_on_rank, init_data_tool_ranks
 from fineclip.registry import FACE_ANALYZERS
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -72,7 +72,7 @@ def parse_args():
                         choices=['none', 'pytorch', 'slurm'],
                         help='several processes: torchrun (pytorch) or srun '
                         '(slurm); each rank takes a share of the clips')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def collect_clips(args):
@@ -90,8 +90,8 @@ def collect_clips(args):
     return clips, out_dir
 
 
-def main():
-    args = parse_args()
+def main(argv=None):
+    args = parse_args(argv)
     ctx = init_data_tool_ranks(args.launcher)
     # rank 0 first: loading a config may create the embedded default's data
     clips, out_dir = ctx.main_first(lambda: collect_clips(args))

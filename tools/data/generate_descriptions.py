@@ -55,7 +55,7 @@ from fineclip.registry import DESCRIBERS
 DEFAULT_FILE = 'descriptions.jsonl'
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -78,7 +78,7 @@ def parse_args():
                         choices=['none', 'pytorch', 'slurm'],
                         help='several processes: torchrun (pytorch) or srun '
                         '(slurm); each rank takes a share of the clips')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def collect_clips(args):
@@ -97,8 +97,8 @@ def collect_clips(args):
     return clips[:args.limit] if args.limit else clips, out
 
 
-def main():
-    args = parse_args()
+def main(argv=None):
+    args = parse_args(argv)
     ctx = init_data_tool_ranks(args.launcher)
     # rank 0 first: loading a config may create the embedded default's data
     clips, out = ctx.main_first(lambda: collect_clips(args))
