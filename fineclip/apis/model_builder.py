@@ -46,6 +46,15 @@ def null_weight_files(model_cfg: dict) -> dict:
     return model_cfg
 
 
+def _mentions(cfg, value) -> bool:
+    """Whether ``value`` is an entry of ``cfg`` at any depth."""
+    if isinstance(cfg, dict):
+        return any(_mentions(v, value) for v in cfg.values())
+    if isinstance(cfg, (list, tuple)):
+        return any(_mentions(v, value) for v in cfg)
+    return value is not None and cfg == value
+
+
 def model_config(cfg: Config, shapes_only: bool = False) -> ConfigDict:
     """The model entry of ``cfg`` as the Runner builds it: a copy, with the
     top-level ``data_preprocessor`` merged in (the model's own wins)."""
@@ -145,11 +154,14 @@ def build_model(config: Union[str, Config],
     import_custom_modules(cfg)
     if checkpoint is not None and not osp.isfile(checkpoint):
         raise FileNotFoundError(f"No such checkpoint: '{checkpoint}'")
-    if not shapes_only:
+    model_cfg = model_config(cfg, shapes_only)
+    tiny = (cfg.get('embedded_default') or {}).get('tiny_clip') or {}
+    if tiny and _mentions(model_cfg, tiny.get('out_file')):
         # the embedded default's tiny CLIP is made on first use, as
-        # tools/train.py makes it (the synthetic data is not needed here)
+        # tools/train.py makes it, but only when the model still reads it
+        # (not with shapes_only or model.clip.pretrained=None)
         prepare_embedded_default(cfg, parts=('tiny_clip', ))
-    model = MODELS.build(model_config(cfg, shapes_only))
+    model = MODELS.build(model_cfg)
     meta = load_weights(model, checkpoint) if checkpoint else None
     if hasattr(model, 'set_class_names'):
         model.set_class_names(

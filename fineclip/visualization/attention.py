@@ -39,9 +39,7 @@ def plot_attention_overlay(frames: np.ndarray, maps: np.ndarray,
     Returns:
         str: ``out_file``.
     """
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     frames, maps = np.asarray(frames), np.asarray(maps, dtype=float)
     if len(frames) != len(maps):
@@ -50,8 +48,8 @@ def plot_attention_overlay(frames: np.ndarray, maps: np.ndarray,
     vmax = max(float(maps.max()), 1e-12)
     # Constrained layout: the colour bar takes the same room from both
     # rows, so each overlay stays the size of the frame above it.
-    fig, axes = plt.subplots(2, t, squeeze=False, layout='constrained',
-                             figsize=(1.0 + 1.6 * t, 3.9))
+    fig = Figure(layout='constrained', figsize=(1.0 + 1.6 * t, 3.9))
+    axes = fig.subplots(2, t, squeeze=False)
     for i in range(t):
         top, bottom = axes[0, i], axes[1, i]
         top.imshow(frames[i])
@@ -72,5 +70,4 @@ def plot_attention_overlay(frames: np.ndarray, maps: np.ndarray,
     if title:
         fig.suptitle(title, fontsize=9)
     fig.savefig(out_file, dpi=120, bbox_inches='tight')
-    plt.close(fig)
     return out_file

@@ -18,15 +18,14 @@ def plot_confusion_matrix(matrix: Sequence[Sequence[int]],
     Returns:
         str: ``out_file``.
     """
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     counts = np.asarray(matrix, dtype=float)
     rows = counts.sum(axis=1, keepdims=True)
     normed = np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0)
     n = len(class_names)
-    fig, ax = plt.subplots(figsize=(1.0 + 0.75 * n, 0.8 + 0.7 * n))
+    fig = Figure(figsize=(1.0 + 0.75 * n, 0.8 + 0.7 * n))
+    ax = fig.subplots()
     im = ax.imshow(normed, cmap='Blues', vmin=0, vmax=1)
     ax.set_xticks(range(n), class_names, rotation=45, ha='right')
     ax.set_yticks(range(n), class_names)
@@ -42,5 +41,4 @@ def plot_confusion_matrix(matrix: Sequence[Sequence[int]],
         ax.set_title(title)
     fig.tight_layout()
     fig.savefig(out_file, dpi=120)
-    plt.close(fig)
     return out_file

@@ -20,17 +20,15 @@ def plot_curves(groups: Sequence[Tuple[str, str, Dict[str, Curve]]],
     Returns:
         str: ``out_file``.
     """
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
     if not groups:
         raise ValueError('No curves to plot.')
     # Constrained layout keeps the suptitle and outside legends clear.
-    fig, axes = plt.subplots(len(groups), 1, squeeze=False,
-                             layout='constrained',
-                             figsize=(7.5, 1.0 + 2.6 * len(groups)))
+    fig = Figure(layout='constrained',
+                 figsize=(7.5, 1.0 + 2.6 * len(groups)))
+    axes = fig.subplots(len(groups), 1, squeeze=False)
     for ax, (name, x_label, curves) in zip(axes[:, 0], groups):
         for i, (key, (xs, ys)) in enumerate(curves.items()):
             # Few points (validation every few epochs) get markers, which a
@@ -56,5 +54,4 @@ def plot_curves(groups: Sequence[Tuple[str, str, Dict[str, Curve]]],
     if title:
         fig.suptitle(title, fontsize=10)
     fig.savefig(out_file, dpi=120, bbox_inches='tight')
-    plt.close(fig)
     return out_file

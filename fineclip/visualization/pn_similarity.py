@@ -29,9 +29,7 @@ def plot_pn_similarity(class_names: Sequence[str],
     Returns:
         str: ``out_file``.
     """
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
     if style not in ('bar', 'box'):
@@ -41,7 +39,8 @@ def plot_pn_similarity(class_names: Sequence[str],
         sides.append(('negative', negative, NEGATIVE_COLOR))
     n = len(class_names)
     width = 0.8 / len(sides)
-    fig, ax = plt.subplots(figsize=(1.6 + 0.95 * n, 3.8))
+    fig = Figure(figsize=(1.6 + 0.95 * n, 3.8))
+    ax = fig.subplots()
     rng = np.random.default_rng(0)  # jitter of the dots, reproducible
     for k, (label, values, color) in enumerate(sides):
         centers = np.arange(n) + (k - (len(sides) - 1) / 2) * width
@@ -76,5 +75,4 @@ def plot_pn_similarity(class_names: Sequence[str],
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(out_file, dpi=120)
-    plt.close(fig)
     return out_file

@@ -14,16 +14,15 @@ def plot_per_class_recall(rows: Sequence[Tuple[str, float, float]],
     Returns:
         str: ``out_file``.
     """
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     names = [r[0] for r in rows]
     means = [100 * r[1] for r in rows]
     stds = [100 * r[2] for r in rows]
     # One run has no spread to show: no error bars (and no promise of them).
     spread = any(s > 0 for s in stds)
-    fig, ax = plt.subplots(figsize=(1.2 + 0.8 * len(rows), 3.6))
+    fig = Figure(figsize=(1.2 + 0.8 * len(rows), 3.6))
+    ax = fig.subplots()
     bars = ax.bar(range(len(rows)), means, yerr=stds if spread else None,
                   capsize=4, color='#4c78a8')
     for bar, mean, std in zip(bars, means, stds):
@@ -36,5 +35,4 @@ def plot_per_class_recall(rows: Sequence[Tuple[str, float, float]],
         ax.set_title(title)
     fig.tight_layout()
     fig.savefig(out_file, dpi=120)
-    plt.close(fig)
     return out_file

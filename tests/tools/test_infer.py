@@ -316,14 +316,15 @@ def test_a_model_with_face_maps_and_descriptions(videos, tool, capsys,
 
 
 def test_pyav_reads_what_decord_cannot(videos, monkeypatch):
-    from fineclip.apis import inference
+    from fineclip.datasets import video
     path = str(videos / 'clips' / 'face.mp4')
     by_decord = np.concatenate([f for _, f in FrameSource(path).chunks(8)])
 
     def no_decord(path):
         raise RuntimeError('decord cannot open this')
 
-    monkeypatch.setattr(inference, '_decord_reader', no_decord)
+    # FrameSource reads through the datasets' one reader
+    monkeypatch.setattr(video, '_decord_reader', no_decord)
     source = FrameSource(path)
     assert source.fps == pytest.approx(FPS)
     chunks = list(source.chunks(8))

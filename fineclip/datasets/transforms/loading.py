@@ -42,7 +42,8 @@ def read_frame_files(frame_dir: str, names: Sequence[str],
 @TRANSFORMS.register_module()
 class DecodeFrames(BaseTransform):
     """Reads the frames at ``frame_inds`` from the clip's image folder or
-    video file (decord, PyAV as fallback).
+    video file (:class:`~fineclip.datasets.video.VideoReader`: decord, PyAV
+    as fallback, the reader inference streams videos with).
 
     Each distinct frame is decoded once even when short clips repeat it.
     Writes ``imgs`` (list of ``(H, W, 3)`` RGB uint8) and ``img_shape``.
