@@ -42,7 +42,11 @@ setup(
         'setuptools<81',
     ],
     extras_require={
-        'dev': ['pytest'],
+        # scikit-learn: the tests cover the refinement leakage classifier.
+        'dev': ['pytest', 'scikit-learn>=1.3'],
+        # tools/data/refine_descriptions.py's leakage classifier (only with
+        # --config or --labels; refinement itself needs nothing extra).
+        'refine': ['scikit-learn>=1.3'],
         # The offline face analyser. mediapipe itself must be installed with
         # --no-deps (its metadata pins numpy<2): see README, "Face maps".
         'mediapipe': ['protobuf>=4.25.3,<5', 'attrs>=19.1.0'],

@@ -1,4 +1,5 @@
 """Description refinement: emotion words out, facial movements kept."""
+import builtins
 import importlib.util
 import json
 
@@ -6,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
+from fineclip.apis.description_refinement import labels_from_config
 from fineclip.datasets.descriptions import read_description_records
 from fineclip.preprocessing import refinement as rf
 
@@ -215,8 +217,8 @@ def test_labels_from_config_reads_every_split(tmp_path):
     config = _write(tmp_path / 'cfg.py', [
         f'train_dataloader = dict(dataset={dataset.format("train")})',
         f'test_dataloader = dict(dataset={dataset.format("test")})'])
-    assert rf.labels_from_config(config) == {'00001': 'Happy',
-                                             '00002': 'Fear'}
+    assert labels_from_config(config) == {'00001': 'Happy',
+                                          '00002': 'Fear'}
 
 
 MOVEMENTS = ('the brows rise', 'the eyes widen', 'the lips part',
@@ -254,14 +256,64 @@ def test_classifier_sees_leak_before_and_chance_after(refiner):
     assert report['lexicon']['share_after'] == 0.0
 
 
-def test_stratified_folds_are_balanced_and_seeded():
-    labels = np.repeat(np.arange(3), [10, 7, 4])
-    folds = rf.stratified_folds(labels, k=5, seed=1)
-    assert np.array_equal(folds, rf.stratified_folds(labels, k=5, seed=1))
-    assert np.ptp(np.bincount(folds)) <= 1
-    for c in range(3):
-        per_fold = np.bincount(folds[labels == c], minlength=5)
-        assert np.ptp(per_fold) <= 1
+def test_classifier_reads_labels_from_movements_alone():
+    # No emotion word anywhere, but each class has its own movement: the
+    # check must see through the lexicon, or refined text would always
+    # look clean.
+    texts = [f'{MOVEMENTS[i % 7].capitalize()} and '
+             f'{MOVEMENTS[7 + i % 3]}.' for i in range(70)]
+    labels = [LABELS[i % 7] for i in range(70)]
+    clf = rf.leakage_report(texts, texts, labels)['classifier']
+    assert clf['accuracy_before'] == clf['accuracy_after'] > 0.95
+    assert clf['uar_after'] > 0.95
+
+
+def test_cross_validation_is_seeded_and_checks_its_folds():
+    texts, labels = _toy_set(n=35, seed=1)
+    first = rf.cross_validate(texts, labels, k=5, seed=3)
+    assert first == rf.cross_validate(texts, labels, k=5, seed=3)
+    assert (first['num_samples'], first['num_classes'], first['folds'],
+            first['seed']) == (35, 7, 5, 3)
+    assert first['majority_share'] == pytest.approx(1 / 7)
+    with pytest.raises(ValueError, match='at least 5 labelled samples'):
+        rf.cross_validate(texts[:4], labels[:4], k=5)
+    # 3 clips per class cannot be stratified over 5 folds
+    with pytest.raises(ValueError, match='largest has 3'):
+        rf.cross_validate(texts[:21], labels[:21], k=5)
+
+
+def _without_sklearn(monkeypatch):
+    """Makes every ``import sklearn...`` fail, as if it were not
+    installed (already-imported modules included)."""
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name == 'sklearn' or name.startswith('sklearn.'):
+            raise ImportError(f'No module named {name!r}')
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, '__import__', fake_import)
+
+
+def test_missing_sklearn_says_what_to_install(monkeypatch, tmp_path):
+    texts, labels = _toy_set(n=35)
+    _without_sklearn(monkeypatch)
+    hint = r'pip install "fineclip\[refine\]"'
+    with pytest.raises(ImportError, match=hint):
+        rf.leakage_report(texts, texts, labels)
+    # without labels the classifier is not needed
+    report = rf.leakage_report(texts, texts)
+    assert 'classifier' not in report
+    # the tool fails before it writes anything
+    src = _write(tmp_path / 'in.jsonl', [
+        json.dumps({'clip_id': f'{i:05d}', 'text': t})
+        for i, t in enumerate(texts)])
+    lab = _write(tmp_path / 'labels.csv', [
+        f'{i:05d},{y}' for i, y in enumerate(labels)])
+    out = tmp_path / 'out.jsonl'
+    with pytest.raises(ImportError, match='scikit-learn'):
+        _cli().main([src, '--out', str(out), '--labels', lab])
+    assert not out.exists()
 
 
 def _cli():
@@ -274,8 +326,8 @@ def _cli():
 
 
 def test_cli_writes_same_ids_in_order_and_report(tmp_path, capsys):
-    texts, labels = _toy_set(n=20)
-    ids = [f'{i:05d}' for i in range(20, 0, -1)]  # not sorted on purpose
+    texts, labels = _toy_set(n=35)  # 5 per class: 5 stratified folds
+    ids = [f'{i:05d}' for i in range(35, 0, -1)]  # not sorted on purpose
     src = _write(tmp_path / 'in.jsonl', [
         json.dumps({'clip_id': c, 'text': t}) for c, t in zip(ids, texts)])
     lab = _write(tmp_path / 'labels.csv',
@@ -287,5 +339,5 @@ def test_cli_writes_same_ids_in_order_and_report(tmp_path, capsys):
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r['clip_id'] for r in rows] == ids
     report = json.loads(rep.read_text())
-    assert report['classifier']['num_samples'] == 20
+    assert report['classifier']['num_samples'] == 35
     assert report['lexicon']['share_after'] == 0.0

@@ -4,13 +4,14 @@
 [--config CONFIG | --labels FILE] [--report REPORT.json]``
 
 Reads ``{"clip_id": ..., "text": ...}`` lines, refines each text (rule
-filters on NLTK tokens; see ``fineclip/preprocessing/refinement.py``) and
+filters on NLTK tokens; see ``fineclip/preprocessing/refinement/``) and
 writes the same clip ids in the same order. The report measures label
 leakage before and after: the share of descriptions holding an emotion
 word and, with labels (from the dataset a CONFIG lists, or a JSONL/CSV
 ``clip_id,label`` FILE), the k-fold accuracy of a logistic-regression
 classifier that predicts the label from the text alone, next to chance
-level.
+level. The classifier needs scikit-learn (``pip install
+"fineclip[refine]"``); without labels it is not used.
 
 Refinement is a fast pure function of the input, so a rerun simply redoes
 it; the output file is replaced only once it is complete.
@@ -21,14 +22,11 @@ import os.path as osp
 import sys
 
 from mmengine.config import DictAction
-from tqdm import tqdm
 
-from fineclip.datasets.descriptions import (read_description_records,
-                                            write_descriptions)
-from fineclip.preprocessing.refinement import (DescriptionRefiner,
-                                               RefinementStats,
-                                               labels_from_config,
-                                               leakage_report, read_labels)
+from fineclip.apis.description_refinement import (labels_from_config,
+                                                  refine_description_file)
+from fineclip.preprocessing.refinement import (read_labels,
+                                               require_scikit_learn)
 
 
 def parse_args(argv=None):
@@ -100,29 +98,15 @@ def main(argv=None):
     if osp.abspath(args.out) == osp.abspath(args.input):
         sys.exit('--out must differ from the input: the original text is '
                  'what the report compares with.')
-    records = read_description_records(args.input)
+    if args.config or args.labels:
+        require_scikit_learn()  # before loading labels, which can be slow
     labels = None
     if args.config:
         labels = labels_from_config(args.config, args.cfg_options)
     elif args.labels:
         labels = read_labels(args.labels)
-
-    refiner = DescriptionRefiner()
-    total = RefinementStats()
-    refined = []
-    for record in tqdm(records, desc='refining', unit='text',
-                       disable=len(records) < 1000):
-        result = refiner(record.text)
-        total += result.stats
-        refined.append(result.text)
-    write_descriptions(args.out, ((r.clip_id, text)
-                                  for r, text in zip(records, refined)))
-
-    report = leakage_report(
-        [r.text for r in records], refined,
-        None if labels is None else [labels.get(r.clip_id)
-                                     for r in records],
-        total, args.folds, args.seed)
+    report = refine_description_file(args.input, args.out, labels,
+                                     args.folds, args.seed)
     report.update(input=args.input, output=args.out,
                   labels_from=args.config or args.labels)
     report_path = args.report or osp.splitext(args.out)[0] + '.report.json'
