@@ -7,6 +7,11 @@ CHECKPOINT=$2
 GPUS=$3
 NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
+# One node: a port free now, so two jobs on one machine do not collide;
+# several nodes must agree on one: PORT, else 29500.
+if [ -z "${PORT:-}" ] && [ "$NNODES" = 1 ]; then
+    PORT=$(python -c 'import socket; s = socket.socket(); s.bind(("", 0)); print(s.getsockname()[1])')
+fi
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 

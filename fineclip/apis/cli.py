@@ -14,9 +14,10 @@ from mmengine.config import Config, DictAction
 
 from fineclip.engine.distributed import (  # noqa: F401  (re-exported)
     _close_process_group, _torch_env_from_slurm, init_gloo_from_launcher,
-    setup_cpu_distributed)
+    local_rank_from_env, setup_cpu_distributed, setup_distributed)
 from fineclip.utils.config import (  # noqa: F401  (re-exported)
     enable_local_imports, import_custom_modules, load_config)
+from fineclip.utils.config_checks import check_cfg_options, check_type_names
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,15 +31,23 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--launcher', default='none',
                         choices=['none', 'pytorch', 'slurm', 'mpi'],
                         help='job launcher for distributed runs')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument('--local_rank', '--local-rank', type=int,
+                        default=None)
 
 
 def parse_with_common(parser: argparse.ArgumentParser,
                       argv: Optional[Sequence[str]] = None
                       ) -> argparse.Namespace:
     """Parses ``argv`` (the command line by default); exports
-    ``LOCAL_RANK`` for torch.distributed."""
+    ``LOCAL_RANK`` for torch.distributed.
+
+    ``LOCAL_RANK`` comes from the environment (torchrun), else from
+    ``--local_rank`` (the old ``torch.distributed.launch``), else from
+    ``SLURM_LOCALID`` (srun), else 0.
+    """
     args = parser.parse_args(argv)
+    if args.local_rank is None:
+        args.local_rank = local_rank_from_env()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
@@ -49,9 +58,19 @@ def apply_common_options(cfg: Config, config_path: str, work_dir=None,
 
     Without ``--work-dir`` or a ``work_dir`` in the config, runs go to
     ``./work_dirs/<config name>``, as in OpenMMLab projects.
+
+    Raises:
+        ValueError: a ``--cfg-options`` key the part reading it does not
+            accept (see :mod:`fineclip.utils.config_checks`).
+        KeyError: an unknown ``type`` name in the config.
     """
     if cfg_options:
+        # a misspelled key is named now, not as a TypeError at build time
+        check_cfg_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
+    # train/test build every part anyway: an unknown type is named up
+    # front, with the closest registered names
+    check_type_names(cfg)
     cfg.launcher = launcher
     if work_dir:
         cfg.work_dir = work_dir

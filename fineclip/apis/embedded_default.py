@@ -17,18 +17,26 @@ before building the Runner; whatever already exists is left alone.
 import os
 import os.path as osp
 import shutil
+import socket
 import time
 
 from mmengine.logging import print_log
 
+from fineclip.engine.distributed import local_rank_from_env
 from fineclip.pretraining import pretrain_tiny_clip, tiny_clip_ready
 
 _WAIT_SECONDS = 1800
 
 
 def _is_lead_process() -> bool:
-    """Under torchrun only local rank 0 creates files; the others wait."""
-    return int(os.environ.get('LOCAL_RANK', 0)) == 0
+    """One process per machine creates files; the others wait for them.
+
+    The lead is local rank 0: ``LOCAL_RANK`` under torchrun, and under
+    srun, which sets no ``LOCAL_RANK``, ``SLURM_LOCALID`` (read before
+    any default of 0, else every task of a node would generate). Per
+    machine, not per job: nodes need not share a file system.
+    """
+    return local_rank_from_env() == 0
 
 
 def _wait_for(path: str, what: str) -> None:
@@ -59,10 +67,18 @@ def ensure_synthetic_data(out_dir: str, layout: str = 'dfew',
     from fineclip.datasets.synthetic import generate_synthetic
     print_log(f'Generating the synthetic {layout}-layout set in {out_dir} '
               '(first use only)...', logger='current')
-    tmp = f'{out_dir.rstrip(os.sep)}.partial'
+    # one temporary folder per process: the leads of two nodes that share
+    # a file system may generate at the same time (the same seeded set)
+    tmp = f'{out_dir.rstrip(os.sep)}.partial-{socket.gethostname()}-' \
+          f'{os.getpid()}'
     shutil.rmtree(tmp, ignore_errors=True)
     generate_synthetic(layout, tmp, **kwargs)
-    os.replace(tmp, out_dir)
+    try:
+        os.replace(tmp, out_dir)
+    except OSError:
+        if not osp.isfile(marker):
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)  # another lead finished first
     return out_dir
 
 

@@ -10,13 +10,16 @@ that runs it.
   or AMX), where a FineCLIPER step runs about 3x faster than in fp32; fp32
   otherwise (CPU fp16 autocast has no fast kernels).
 
+On CUDA, fp32 matmuls and convolutions (all of an fp32 run, the fp32 parts
+of a mixed one) use TF32 unless the config sets ``tf32 = False``
+(:func:`set_tf32`).
+
 bf16 keeps fp32's exponent range, so it needs no loss scaling: it runs under
 :class:`AutocastOptimWrapper` (plain backward and step, on any device).
 fp16 runs under MMEngine's ``AmpOptimWrapper`` with its ``GradScaler``.
 Master weights, gradients and optimiser state stay fp32 in both; the PN
 logits and the loss are computed in fp32 (:mod:`fineclip.models.similarity`).
 """
-import os
 from contextlib import contextmanager
 from typing import Optional
 
@@ -32,23 +35,51 @@ PRECISIONS = ('auto', 'bf16', 'fp16', 'fp32')
 def native_bf16(device_type: str, index: Optional[int] = None) -> bool:
     """Whether ``device_type`` computes bf16 natively (not emulated).
 
-    For CUDA this reads GPU ``index``'s compute capability (bf16 tensor
-    cores from 8.0, Ampere): unlike ``torch.cuda.is_bf16_supported()``,
-    whose default counts emulation (V100, T4), it opens no context on the
-    current device, so every rank can ask about its own GPU before the
-    process group sets it.
+    For CUDA this is ``torch.cuda.is_bf16_supported(including_emulation=
+    False)`` (bf16 tensor cores, compute capability 8.0 and later) on the
+    current device, or on GPU ``index``: the default, which counts
+    emulation, says yes on a V100 or T4, where emulated bf16 is much slower
+    than fp16 with loss scaling. The tools ask after the process group has
+    set each rank's GPU (:func:`fineclip.engine.distributed.
+    setup_distributed`), so each rank asks about its own GPU and no rank
+    opens a context on GPU 0.
     """
     if device_type == 'cuda':
         if not torch.cuda.is_available():
             return False
         if index is None:
-            index = int(os.environ.get('LOCAL_RANK', 0))
-        return torch.cuda.get_device_capability(index)[0] >= 8
+            return torch.cuda.is_bf16_supported(including_emulation=False)
+        with torch.cuda.device(index):
+            return torch.cuda.is_bf16_supported(including_emulation=False)
     if device_type == 'cpu':
         cpu = getattr(torch, 'cpu', None)
         checks = ('_is_avx512_bf16_supported', '_is_amx_tile_supported')
         return any(getattr(cpu, name, lambda: False)() for name in checks)
     return False
+
+
+def set_tf32(enabled: bool, device_type: str) -> bool:
+    """Lets fp32 matmuls and convolutions run on TF32 tensor cores.
+
+    On Ampere and later GPUs TF32 runs fp32 layers at up to 8x the IEEE
+    rate with a 10-bit mantissa (fp16's precision, fp32's range); torch's
+    default for matmuls is IEEE fp32. This sets the two CUDA switches
+    (``torch.backends.cuda.matmul.allow_tf32``, ``torch.backends.cudnn.
+    allow_tf32``), not ``torch.set_float32_matmul_precision``, which also
+    switches oneDNN's CPU matmuls. On other devices nothing changes.
+
+    Args:
+        enabled: TF32 on (the default of the configs' ``tf32``) or off.
+        device_type: ``'cuda'`` or ``'cpu'``.
+
+    Returns:
+        bool: whether TF32 is in use.
+    """
+    if device_type != 'cuda':
+        return False
+    torch.backends.cuda.matmul.allow_tf32 = bool(enabled)
+    torch.backends.cudnn.allow_tf32 = bool(enabled)
+    return bool(enabled)
 
 
 def resolve_precision(requested: str, device_type: str,
@@ -58,7 +89,7 @@ def resolve_precision(requested: str, device_type: str,
     Args:
         requested: ``'auto'``, ``'bf16'``, ``'fp16'`` or ``'fp32'``.
         device_type: ``'cuda'`` or ``'cpu'``.
-        index: The GPU (default: ``LOCAL_RANK``'s).
+        index: The GPU (default: the current one).
 
     Returns:
         str: ``'bf16'``, ``'fp16'`` or ``'fp32'``.

@@ -7,6 +7,8 @@ from typing import Optional, Union
 
 from mmengine.config import Config
 
+from .config_checks import check_cfg_options, check_type_names
+
 
 def enable_local_imports() -> None:
     """Lets ``custom_imports`` name modules relative to the working folder.
@@ -46,6 +48,8 @@ def load_config(config: Union[str, Config],
 
     Raises:
         FileNotFoundError: ``config`` names no file.
+        ValueError: an override key the part reading it does not accept.
+        KeyError: an unknown ``type`` name once overrides are merged.
     """
     from mmengine.registry import init_default_scope
     enable_local_imports()
@@ -55,7 +59,10 @@ def load_config(config: Union[str, Config],
         if not osp.isfile(config):
             raise FileNotFoundError(f"No such config: '{config}'")
         cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
     init_default_scope(cfg.get('default_scope', 'fineclip'))
+    if cfg_options:
+        check_cfg_options(cfg, cfg_options)
+        cfg.merge_from_dict(cfg_options)
+        # a type set by an override is checked now, not at build time
+        check_type_names(cfg)
     return cfg

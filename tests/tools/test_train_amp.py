@@ -29,6 +29,12 @@ def _merged(monkeypatch, *flags, cuda=False, capability=(8, 0),
     monkeypatch.setattr(torch.cuda, 'device_count', lambda: int(cuda))
     monkeypatch.setattr(torch.cuda, 'get_device_capability',
                         lambda *a: capability)
+
+    def is_bf16_supported(including_emulation=True):
+        # torch's answer: natively from 8.0, by emulation on any GPU
+        return capability[0] >= 8 or including_emulation
+
+    monkeypatch.setattr(torch.cuda, 'is_bf16_supported', is_bf16_supported)
     monkeypatch.setattr(torch.cuda, 'get_device_properties',
                         lambda *a: SimpleNamespace(
                             total_memory=gpu_gib * 2**30))
@@ -53,7 +59,6 @@ def test_bf16_without_loss_scaling_on_gpus_with_native_bf16(monkeypatch):
 
 def test_fp16_with_loss_scaling_where_bf16_is_only_emulated(monkeypatch):
     # a V100 (7.0): torch.cuda.is_bf16_supported() says yes by emulation
-    monkeypatch.setattr(torch.cuda, 'is_bf16_supported', lambda *a: True)
     cfg = _merged(monkeypatch, cuda=True, capability=(7, 0))
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
     assert cfg.optim_wrapper.dtype == 'float16'

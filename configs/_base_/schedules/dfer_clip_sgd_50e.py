@@ -15,6 +15,9 @@ optim_wrapper = dict(
         'clip.visual': dict(lr_mult=1e-3),  # 1e-5
         'label_augmenter': dict(lr_mult=1e-1),  # 1e-3
     }))
+# DFER-CLIP's batch, 48 clips, is the global batch these rates are for;
+# another global batch scales them linearly (see sgd_30e.py).
+auto_scale_lr = dict(enable=True, base_batch_size=48)
 param_scheduler = [
     dict(type='MultiStepLR', milestones=[30, 40], gamma=0.1, by_epoch=True,
          begin=0, end=max_epochs),
