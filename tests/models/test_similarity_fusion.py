@@ -102,3 +102,72 @@ def test_pn_logits_under_bf16_autocast_equal_the_fp32_ones():
     # what the fp32 guard prevents: the bf16 product is far off
     assert half.dtype == torch.bfloat16
     assert (half.float() / 0.01 - reference).abs().max() > 1e-2
+
+
+def test_fused_logits_and_loss_under_bf16_autocast_equal_the_fp32_ones():
+    """Every division by tau of FineCLIPER's step (the fusion loss per
+    branch, the fused logits) sees fp32 similarities inside CPU bf16
+    autocast: the same numbers as without autocast, to 1e-5 relative."""
+    torch.manual_seed(1)
+    t_p, t_n = torch.randn(7, 32), torch.randn(7, 32)
+    feats = {n: torch.randn(5, 32) for n in ('video', 'parsing', 'text')}
+    labels = torch.arange(5) % 7
+
+    def step():
+        similarity = lambda f: pn_similarity(f, t_p, t_n)  # noqa: E731
+        fused, weights, sims = AdaptiveFusion()(feats, similarity)
+        loss = AdaptiveFusion.loss(sims, weights, labels, 0.01)['loss']
+        return similarity(fused) / 0.01, loss
+
+    logits, loss = step()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        half_logits, half_loss = step()
+    assert half_logits.dtype == half_loss.dtype == torch.float32
+    torch.testing.assert_close(half_logits, logits, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(half_loss, loss, rtol=1e-5, atol=0)
+
+
+def test_pn_logits_stay_fp32_under_fake_cuda_bf16_autocast(monkeypatch):
+    """The same guard on a fake CUDA device (no driver): fake tensors have
+    no values, so the ops autocast hands down are recorded instead; every
+    one of them (matmuls, difference, division by tau, softmax) is fp32,
+    while a plain matmul in the same autocast region runs in bf16."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Dtypes(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.ops = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            if isinstance(out, torch.Tensor):  # not prim.device and such
+                dtypes = {a.dtype for a in args
+                          if isinstance(a, torch.Tensor)}
+                self.ops.append((func.__name__, dtypes, out.dtype))
+            return out
+
+    # autocast('cuda') only asks whether CUDA is there before switching on
+    # (as in test_fake_cuda_device.py)
+    monkeypatch.setattr(torch.cuda.amp.common,
+                        'amp_definitely_not_available', lambda: False)
+    monkeypatch.setattr(torch.cuda, 'is_bf16_supported',
+                        lambda *args, **kwargs: True)
+    with FakeTensorMode():
+        f = torch.randn(4, 16, device='cuda')
+        t_p, t_n = (torch.randn(7, 16, device='cuda') for _ in range(2))
+        with torch.autocast('cuda', dtype=torch.bfloat16):
+            plain = f @ t_p.t()
+            with Dtypes() as recorded:
+                logits = pn_similarity(f, t_p, t_n) / 0.01
+                probs = class_probabilities(pn_similarity(f, t_p, t_n), 0.01)
+    assert plain.dtype == torch.bfloat16  # autocast is on
+    assert logits.device.type == 'cuda'
+    assert logits.dtype == probs.dtype == torch.float32
+    names = [name for name, _, _ in recorded.ops]
+    assert any(n.startswith('mm') for n in names), names
+    assert any(n.startswith('div') for n in names), names
+    not_fp32 = [op for op in recorded.ops
+                if op[1] - {torch.float32} or op[2] != torch.float32]
+    assert not_fp32 == []

@@ -21,9 +21,20 @@ test_pipeline = [
     dict(type='PackDFERInputs'),
 ]
 
+# GPU loading (see README, "Running on GPUs"): default_collate stacks each
+# modality in the workers, pin_memory pins the stacked batch and the data
+# preprocessor copies it with one non-blocking copy per modality. Where an
+# option cannot apply (no GPU; num_workers=0 for persistent workers) the
+# tools turn it off (fineclip/datasets/loader_options.py).
 train_dataloader = dict(
     batch_size=16,
     num_workers=8,
+    collate_fn=dict(type='default_collate'),
+    pin_memory=True,
+    # Workers are forked again each epoch: they are seeded per epoch from
+    # the torch state that checkpoints restore, which keeps a resumed run's
+    # augmentation the uninterrupted run's (persistent workers would keep
+    # the first epoch's streams, and a resumed run would start new ones).
     persistent_workers=False,
     # Each rank, worker and epoch augments from its own random stream:
     # the sampler seeds the main process (num_workers=0) per rank and
@@ -35,7 +46,10 @@ train_dataloader = dict(
 val_dataloader = dict(
     batch_size=16,
     num_workers=8,
-    persistent_workers=False,
+    collate_fn=dict(type='default_collate'),
+    pin_memory=True,
+    # the test pipeline draws no random numbers: its workers can stay
+    persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type=dataset_type, data_root=data_root, fold=fold,
                  split='test', pipeline=test_pipeline, test_mode=True))

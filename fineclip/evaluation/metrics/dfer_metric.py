@@ -2,6 +2,7 @@
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
@@ -63,14 +64,23 @@ class DFERMetric(BaseMetric):
         self.last_confusion_matrix = None
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
-        for sample in data_samples:
-            result = dict(pred=int(sample['pred_label'].reshape(-1)[0]),
-                          gt=int(sample['gt_label'].reshape(-1)[0]))
-            branches = sample.get('branch_pred_labels')
-            if branches and len(branches) > 1:
-                result['branches'] = dict(branches)
-                result['weights'] = [
-                    float(w) for w in sample['branch_weights'].reshape(-1)]
+        # The batch's labels and weights are read back field by field, one
+        # device-to-host copy each: int()/float() per clip would wait for
+        # the GPU (2 + branches) times per clip.
+        data_samples = list(data_samples)
+        if not data_samples:
+            return
+        preds = _read_back([s['pred_label'] for s in data_samples], first=True)
+        gts = _read_back([s['gt_label'] for s in data_samples], first=True)
+        branches = data_samples[0].get('branch_pred_labels')
+        weights = None
+        if branches and len(branches) > 1:
+            weights = _read_back([s['branch_weights'] for s in data_samples])
+        for i, sample in enumerate(data_samples):
+            result = dict(pred=int(preds[i]), gt=int(gts[i]))
+            if weights is not None:
+                result['branches'] = dict(sample['branch_pred_labels'])
+                result['weights'] = [float(w) for w in weights[i]]
             self.results.append(result)
 
     def _names(self) -> List[str]:
@@ -99,6 +109,25 @@ class DFERMetric(BaseMetric):
                 metrics[f'recall/{name}'] = float(recall)
         metrics.update(branch_metrics(results, labels, len(names)))
         return metrics
+
+
+def _read_back(values: Sequence, first: bool = False) -> list:
+    """Per-sample values as Python lists, in one copy to the host.
+
+    Args:
+        values: One tensor (or number) per sample, all on one device.
+        first: Keep each tensor's first element (a label), not all of it.
+    """
+    tensors = [(v if isinstance(v, torch.Tensor) else torch.as_tensor(v))
+               .reshape(-1) for v in values]
+    if first:
+        tensors = [t[:1] for t in tensors]
+    if len({(t.device, t.numel()) for t in tensors}) > 1:
+        # ragged or spread over devices: no single copy can hold them
+        return [t.cpu().tolist()[0] if first else t.cpu().tolist()
+                for t in tensors]
+    rows = torch.stack(tensors).cpu().tolist()
+    return [row[0] for row in rows] if first else rows
 
 
 def branch_metrics(results: List[dict], labels: np.ndarray,

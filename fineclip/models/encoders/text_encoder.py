@@ -81,12 +81,19 @@ class AdaptedTextEncoder(nn.Module):
         """Tokenises texts to ``(N, context_length)`` token ids.
 
         The class prompts are the same every training step: their tokens
-        are kept instead of running BPE again.
+        are kept instead of running BPE again, on the text tower's device,
+        so a step copies nothing to the GPU for them (a plain attribute,
+        the cache is not moved by ``.to``: it follows the tower here).
         """
         key = tuple(texts)
-        if key not in self._token_cache:
-            self._token_cache[key] = self.tokenizer(list(texts))
-        return self._token_cache[key]
+        device = self.clip.token_embedding.weight.device
+        tokens = self._token_cache.get(key)
+        if tokens is None:
+            tokens = self.tokenizer(list(texts))
+        if tokens.device != device:
+            tokens = tokens.to(device)
+        self._token_cache[key] = tokens
+        return tokens
 
     def embed_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
         """Token ids ``(N, L)`` -> token embeddings ``(N, L, W)``, before

@@ -210,13 +210,18 @@ class FineCLIPER(BaseModel):
         if data_samples is None:
             data_samples = [DFERDataSample() for _ in range(len(scores))]
         # What each branch alone would predict: lets the metric tell which
-        # modality carries the fused prediction.
-        branch_preds = {name: s.argmax(dim=-1).tolist()
-                        for name, s in sims.items()}
+        # modality carries the fused prediction. One (B, M) read-back for
+        # the batch: each .tolist() of a GPU tensor waits for the GPU.
+        names = list(sims)
+        per_branch = torch.stack([sims[n].argmax(dim=-1) for n in names],
+                                 dim=1).tolist()
+        branch_preds = {name: [row[m] for row in per_branch]
+                        for m, name in enumerate(names)}
+        pred_labels = scores.argmax(dim=-1, keepdim=True)
         for i, (sample, score, weight) in enumerate(
                 zip(data_samples, scores, weights)):
             sample.set_pred_score(score)
-            sample.set_pred_label(score.argmax())
+            sample.set_pred_label(pred_labels[i])
             sample.set_field(weight, 'branch_weights')
             sample.set_field({name: preds[i] for name, preds in
                               branch_preds.items()}, 'branch_pred_labels')
