@@ -10,19 +10,23 @@ extracts its share of the clips (see :func:`extract_face_maps`).
 import json
 import os
 import os.path as osp
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Iterable, Iterator, List, Optional, Tuple
 
 import cv2
 import numpy as np
 from mmengine.config import Config
+from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from fineclip.apis.sharding import RankContext, shard
 from fineclip.datasets.bare import bare_datasets
 from fineclip.datasets.base import IMAGE_EXTENSIONS, list_frames
 from fineclip.datasets.face_maps import (FaceMaps, fill_missing,
-                                         load_face_maps, save_face_maps)
+                                         load_face_maps, save_face_maps,
+                                         upgrade_face_map_file)
 from fineclip.datasets.transforms.loading import read_frame_files
 from fineclip.datasets.video import (VIDEO_EXTENSIONS, read_video_frames,
                                      video_length)
@@ -117,44 +121,123 @@ def analyze_clip(analyzer, frames: np.ndarray) -> FaceMaps:
     analyzer.reset()  # a new clip: no tracking across clips
     parts = [analyzer.analyze(batch)
              for batch in _batches(frames, analyzer.batch_size)]
+    return _clip_maps(analyzer, parts, len(frames))
+
+
+def analyze_prepared_clip(analyzer, batches: list,
+                          num_frames: int) -> FaceMaps:
+    """:func:`analyze_clip` on a clip's batches already made ready by the
+    analyser's :meth:`~BaseFaceAnalyzer.batch_preparer` (or plain frame
+    batches when it has none)."""
+    analyzer.reset()
+    parts = [analyzer.analyze_prepared(batch) for batch in batches]
+    return _clip_maps(analyzer, parts, num_frames)
+
+
+def _clip_maps(analyzer, parts: List[dict], num_frames: int) -> FaceMaps:
     maps = FaceMaps(
         np.concatenate([p['landmarks'] for p in parts]).astype(np.float32),
         np.concatenate([p['face_found'] for p in parts]).astype(bool),
         np.concatenate([p['parsing'] for p in parts]).astype(np.uint8))
     maps.validate(f'{type(analyzer).__name__} output')
-    if maps.num_frames != len(frames):
+    if maps.num_frames != num_frames:
         raise ValueError(f'{type(analyzer).__name__} returned '
-                         f'{maps.num_frames} frames for {len(frames)}')
+                         f'{maps.num_frames} frames for {num_frames}')
     return fill_missing(maps)
 
 
+class ClipBatches(Dataset):
+    """The clips' frames, decoded and cut into the analyser's batches.
+
+    Runs in the extraction's loader workers: each item is one clip's
+    ``(index, frame count, batches)``, every batch of ``batch_size``
+    frames passed through ``prepare`` (the analyser's
+    :meth:`~BaseFaceAnalyzer.batch_preparer`) when there is one.
+    """
+
+    def __init__(self, clips: List[ClipSource], batch_size: int,
+                 prepare: Optional[Callable[[np.ndarray], Any]] = None):
+        self.clips, self.batch_size, self.prepare = clips, batch_size, prepare
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def __getitem__(self, index: int) -> Tuple[int, int, list]:
+        frames = self.clips[index].read_frames()
+        batches = list(_batches(frames, self.batch_size))
+        if self.prepare is not None:
+            batches = [self.prepare(batch) for batch in batches]
+        return index, len(frames), batches
+
+
+def _as_is(item):
+    """The loader's collate function: items are whole clips already."""
+    return item
+
+
+def prepared_clips(analyzer, clips: List[ClipSource],
+                   num_workers: int) -> Iterator[Tuple[int, int, list]]:
+    """``(index, frame count, batches)`` of every clip, in order, decoded
+    and prepared by ``num_workers`` loader processes (0: in this one)."""
+    dataset = ClipBatches(clips, analyzer.batch_size,
+                          analyzer.batch_preparer())
+    if not num_workers:
+        return (dataset[i] for i in range(len(dataset)))
+    return iter(DataLoader(dataset, batch_size=None, shuffle=False,
+                           num_workers=num_workers, collate_fn=_as_is,
+                           prefetch_factor=2))
+
+
+def _count(summary: dict, clip_id: str, found: np.ndarray) -> None:
+    summary['frames'] += len(found)
+    summary['frames_without_face'] += int((~found).sum())
+    if not found.any():
+        summary['clips_without_face'].append(clip_id)
+
+
 def _extract(analyzer, clips: List[ClipSource], out_dir: str,
-             progress: bool, ctx: RankContext) -> dict:
+             progress: bool, ctx: RankContext, num_workers: int = 0) -> dict:
     """The extraction loop over ``clips``; returns their summary (not
-    written)."""
+    written).
+
+    Clips whose file exists are counted from it. The others are decoded
+    and prepared by ``num_workers`` loader processes while this one runs
+    the analyser, and their files are written by a background thread
+    (compression releases the GIL) while the next clip is analysed.
+    """
     summary = dict(clips=len(clips), extracted=0, skipped=0, frames=0,
                    frames_without_face=0, clips_without_face=[])
+    paths = [osp.join(out_dir, c.clip_id + '.npz') for c in clips]
+    done = [osp.isfile(p) for p in paths]
+    todo = [c for c, d in zip(clips, done) if not d]
     desc = f'face maps [{ctx.tag}]' if ctx.distributed else 'face maps'
-    bar = tqdm(clips, desc=desc, unit='clip', disable=not progress,
+    bar = tqdm(total=len(clips), desc=desc, unit='clip',
+               disable=not progress,
                position=ctx.local_rank if ctx.distributed else None)
     batch = f'{analyzer.batch_size} frames'
     bar.set_postfix(batch=batch, no_face=0)
-    for clip in bar:
-        path = osp.join(out_dir, clip.clip_id + '.npz')
-        if osp.isfile(path):
-            summary['skipped'] += 1
-            with np.load(path) as done:  # reads only this array
-                found = done['face_found']
-        else:
-            maps = analyze_clip(analyzer, clip.read_frames())
-            save_face_maps(path, maps)
-            summary['extracted'] += 1
-            found = maps.face_found
-        summary['frames'] += len(found)
-        summary['frames_without_face'] += int((~found).sum())
-        if not found.any():
-            summary['clips_without_face'].append(clip.clip_id)
-        bar.set_postfix(batch=batch, no_face=summary['frames_without_face'])
+    prepared = prepared_clips(analyzer, todo, num_workers)
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        pending: deque = deque()
+        for clip, path, is_done in zip(clips, paths, done):
+            if is_done:
+                summary['skipped'] += 1
+                with np.load(path, allow_pickle=False) as data:
+                    found = data['face_found']  # reads only this array
+            else:
+                _, num_frames, batches = next(prepared)
+                maps = analyze_prepared_clip(analyzer, batches, num_frames)
+                while len(pending) >= 2:  # bounded: at most 2 clips queued
+                    pending.popleft().result()
+                pending.append(writer.submit(save_face_maps, path, maps))
+                summary['extracted'] += 1
+                found = maps.face_found
+            _count(summary, clip.clip_id, found)
+            bar.update()
+            bar.set_postfix(batch=batch,
+                            no_face=summary['frames_without_face'])
+        for future in pending:  # a failed write raises here
+            future.result()
     bar.close()
     return summary
 
@@ -178,11 +261,16 @@ def _write_summary(out_dir: str, summary: dict) -> None:
 
 def extract_face_maps(analyzer, clips: Iterable[ClipSource], out_dir: str,
                       progress: bool = True,
-                      ctx: Optional[RankContext] = None) -> dict:
+                      ctx: Optional[RankContext] = None,
+                      num_workers: int = 0) -> dict:
     """Writes ``{out_dir}/{clip_id}.npz`` for every clip not done yet.
 
     Analysers see one clip's frames ``analyzer.batch_size`` at a time; the
-    progress bar counts clips and shows that batch size.
+    progress bar counts clips and shows that batch size. With
+    ``num_workers`` > 0, that many loader processes decode the clips (and
+    run the analyser's :meth:`~BaseFaceAnalyzer.batch_preparer`, e.g.
+    FaceXFormer's crops) ahead of the analysis; the files are the same as
+    with 0, where this process does everything.
 
     In a job of several ranks (``ctx``, from
     :func:`fineclip.apis.sharding.init_data_tool_ranks`) every rank must
@@ -199,6 +287,8 @@ def extract_face_maps(analyzer, clips: Iterable[ClipSource], out_dir: str,
         progress: Show a progress bar (one per rank, on line
             ``LOCAL_RANK``).
         ctx: This process's place in the job; default a 1-process run.
+        num_workers: Loader processes per rank decoding and preparing
+            frames (0: none).
 
     Returns:
         dict: ``clips``, ``extracted`` (this run), ``skipped`` (done
@@ -214,17 +304,68 @@ def extract_face_maps(analyzer, clips: Iterable[ClipSource], out_dir: str,
     clips = list(clips)
     ctx = ctx or RankContext()
     if not ctx.distributed:
-        summary = _extract(analyzer, clips, out_dir, progress, ctx)
+        summary = _extract(analyzer, clips, out_dir, progress, ctx,
+                           num_workers)
         _write_summary(out_dir, summary)
         return summary
     ids = [c.clip_id for c in clips]
     ctx.check_same_items(ids)
     mine = shard(clips, ctx.rank, ctx.world_size)
     parts = ctx.run_everywhere(
-        lambda: _extract(analyzer, mine, out_dir, progress, ctx))
+        lambda: _extract(analyzer, mine, out_dir, progress, ctx,
+                         num_workers))
     summary = combine_summaries(parts, ids)
     ctx.run_on_main(lambda: _write_summary(out_dir, summary))
     return summary
+
+
+class _Upgrade(Dataset):
+    """Rewrites face-map file ``i`` in the per-frame layout (in a loader
+    worker); the item says whether it needed it."""
+
+    def __init__(self, paths: List[str]):
+        self.paths = paths
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> bool:
+        return upgrade_face_map_file(self.paths[index])
+
+
+def upgrade_face_maps(folder: str, num_workers: int = 0,
+                      progress: bool = True) -> dict:
+    """Rewrites every face-map file under ``folder`` of the earlier layout
+    (one ``(T, S, S)`` parsing array) in the per-frame one, in place.
+
+    Each file is replaced atomically and arrays are kept bit for bit
+    (:func:`fineclip.datasets.face_maps.upgrade_face_map_file`), so the
+    command can be stopped and run again; current files are left alone.
+
+    Args:
+        folder: Searched recursively for ``*.npz`` (temporary
+            ``*.part.npz`` files of a running writer are skipped).
+        num_workers: Processes rewriting files (0: this one).
+        progress: Show a progress bar.
+
+    Returns:
+        dict: ``files``, ``upgraded`` and ``current`` counts.
+
+    Raises:
+        FaceMapError: a file that cannot be read (named).
+    """
+    if not osp.isdir(folder):
+        raise FileNotFoundError(f"Face-map folder '{folder}' does not exist.")
+    paths = sorted(
+        osp.join(root, name) for root, _, files in os.walk(folder)
+        for name in files
+        if name.endswith('.npz') and not name.endswith('.part.npz'))
+    loader = DataLoader(_Upgrade(paths), batch_size=None,
+                        num_workers=num_workers, collate_fn=_as_is)
+    upgraded = sum(tqdm(loader, total=len(paths), desc='upgrade face maps',
+                        unit='file', disable=not progress))
+    return dict(files=len(paths), upgraded=int(upgraded),
+                current=len(paths) - int(upgraded))
 
 
 def compare_with_ground_truth(pred_dir: str, truth_dir: str,

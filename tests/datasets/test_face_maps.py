@@ -1,5 +1,7 @@
 """Face-map files, their loading into datasets, and their rendering."""
+import os
 import os.path as osp
+import threading
 
 import numpy as np
 import pytest
@@ -7,8 +9,12 @@ from mmengine.dataset import Compose
 
 from fineclip.datasets import DFEWDataset
 from fineclip.datasets.face_maps import (LANDMARK_FLIP_ORDER, FaceMapError,
-                                         FaceMaps, fill_missing,
-                                         load_face_maps, save_face_maps)
+                                         FaceMapLayoutWarning, FaceMaps,
+                                         face_map_layout, fill_missing,
+                                         load_face_map_frames,
+                                         load_face_maps, parsing_key,
+                                         save_face_maps, temporary_name,
+                                         upgrade_face_map_file)
 from fineclip.datasets.synthetic import generate_synthetic_dfew
 from fineclip.datasets.transforms import with_face_maps
 from fineclip.datasets.transforms.face_maps import (PARSING_PALETTE,
@@ -87,6 +93,90 @@ def test_pickled_objects_are_refused(tmp_path):
              parsing=np.zeros(1))
     with pytest.raises(FaceMapError, match='not a readable'):
         load_face_maps(path)
+
+
+def test_a_sample_decompresses_only_the_frames_it_needs(tmp_path,
+                                                        monkeypatch):
+    maps = _maps(t=12)
+    maps.face_found[5] = maps.face_found[6] = False
+    path = str(tmp_path / 'clip.npz')
+    save_face_maps(path, maps)
+    assert face_map_layout(path) == 'per_frame'
+    read = []
+    real_getitem = np.lib.npyio.NpzFile.__getitem__
+
+    def spy(self, key):
+        read.append(key)
+        return real_getitem(self, key)
+    monkeypatch.setattr(np.lib.npyio.NpzFile, '__getitem__', spy)
+    inds = [0, 5, 5, 6, 9]
+    part = load_face_map_frames(path, inds, 12)
+    # frame 5 takes frame 4's maps and 6 frame 7's (nearest with a face)
+    assert sorted(read) == sorted(['landmarks', 'face_found'] + [
+        parsing_key(t) for t in (0, 4, 7, 9)])
+    full = fill_missing(load_face_maps(path))
+    assert np.array_equal(part.parsing, full.parsing[inds])
+    assert np.array_equal(part.landmarks, full.landmarks[inds])
+    assert part.face_found.tolist() == [True, False, False, False, True]
+
+
+def test_earlier_layout_still_loads_and_upgrades_exactly(tmp_path):
+    maps = _maps(t=6)
+    maps.face_found[2] = False
+    folder = tmp_path / 'old layout'
+    folder.mkdir()
+    path = str(folder / 'clip.npz')
+    units = np.arange(12, dtype=np.float32).reshape(6, 2)
+    np.savez_compressed(path, landmarks=maps.landmarks,
+                        face_found=maps.face_found, parsing=maps.parsing,
+                        action_units=units)
+    assert face_map_layout(path) == 'array'
+    with pytest.warns(FaceMapLayoutWarning, match="extract_face_maps.py "
+                      "'[^']*old layout' --upgrade") as warned:
+        before = load_face_map_frames(path, [1, 2, 3], 6)
+    assert path in str(warned[0].message)
+    assert upgrade_face_map_file(path) is True
+    assert face_map_layout(path) == 'per_frame'
+    assert upgrade_face_map_file(path) is False  # current: left alone
+    after = load_face_map_frames(path, [1, 2, 3], 6)
+    for key in ('landmarks', 'face_found', 'parsing'):
+        assert np.array_equal(getattr(before, key), getattr(after, key))
+    assert np.array_equal(load_face_maps(path).parsing, maps.parsing)
+    with np.load(path) as data:
+        assert np.array_equal(data['action_units'], units)
+    assert os.listdir(folder) == ['clip.npz']
+
+
+def test_concurrent_writers_of_one_clip_never_collide(tmp_path):
+    """Two writers (threads of one process, as in one process two ranks
+    cannot be; processes differ by pid as well) save the same clip at the
+    same time, again and again: each uses its own temporary file, every
+    rename installs a complete file, and nothing is left behind."""
+    path = str(tmp_path / '00001.npz')
+    versions = [_maps(t=30, s=16), FaceMaps(*(np.copy(a) for a in (
+        _maps(t=30, s=16).landmarks, np.ones(30, bool),
+        np.full((30, 16, 16), 3, np.uint8))))]
+    start, errors, names = threading.Barrier(2), [], set()
+
+    def write(maps):
+        names.add(temporary_name(path))
+        start.wait()
+        try:
+            for _ in range(15):
+                save_face_maps(path, maps)
+                load_face_maps(path, 30)  # whatever is there is complete
+        except Exception as err:  # noqa: BLE001 (reported below)
+            errors.append(err)
+    threads = [threading.Thread(target=write, args=(m, )) for m in versions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert len(names) == 2  # one temporary name per writer
+    final = load_face_maps(path, 30)
+    assert any(np.array_equal(final.parsing, v.parsing) for v in versions)
+    assert os.listdir(tmp_path) == ['00001.npz']
 
 
 def test_frames_without_a_face_take_the_nearest_found_frame():

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
+from fineclip.datasets.face_maps import face_map_layout, load_face_maps
 from fineclip.datasets.synthetic import (ACTION_UNITS, PARSING_CLASSES,
                                          SYNTHETIC_CLASSES,
                                          describe_action_units, describe_frame,
@@ -111,7 +112,8 @@ def test_frames_and_face_maps(dataset):
     lengths = []
     for i in range(1, 22):
         clip_id = f'{i:05d}'
-        maps = np.load(osp.join(root, 'face_maps', f'{clip_id}.npz'))
+        path = osp.join(root, 'face_maps', f'{clip_id}.npz')
+        maps = np.load(path)
         t = len(maps['landmarks'])
         lengths.append(t)
         frame_dir = osp.join(root, 'Clip', 'clip_224x224', clip_id)
@@ -121,9 +123,12 @@ def test_frames_and_face_maps(dataset):
         assert maps['landmarks'].dtype == np.float32
         assert maps['landmarks'].shape == (t, 68, 2)
         assert maps['face_found'].dtype == bool and maps['face_found'].all()
-        assert maps['parsing'].shape == (t, 56, 56)
-        assert maps['parsing'].dtype == np.uint8
-        assert maps['parsing'].max() < len(PARSING_CLASSES)
+        # The extraction tools' layout: one parsing member per frame.
+        assert face_map_layout(path) == 'per_frame'
+        parsing = load_face_maps(path).parsing
+        assert parsing.shape == (t, 56, 56)
+        assert parsing.dtype == np.uint8
+        assert parsing.max() < len(PARSING_CLASSES)
         assert maps['action_units'].shape == (t, len(ACTION_UNITS))
         lm = maps['landmarks']
         assert lm.min() > 0.0 and lm.max() < 1.0, 'landmarks leave the image'

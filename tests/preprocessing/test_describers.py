@@ -335,3 +335,79 @@ def test_missing_weights_say_what_to_download(model):
     message = str(info.value)
     assert 'hf download LanguageBind/Video-LLaVA-7B-hf' in message
     assert '--describer-cfg model=DIR' in message
+
+
+class _RecordingNetwork:
+    """Stands in for the 7B model: records how it was loaded and moved."""
+
+    def __init__(self, dtype):
+        self.dtype, self.moves = dtype, []
+
+    def to(self, **kwargs):
+        self.moves.append(kwargs)
+        return self
+
+    def eval(self):
+        return self
+
+
+def _mock_loading(monkeypatch, accelerate: bool):
+    import transformers
+    import transformers.utils
+    calls = {}
+    _, processor = tiny_video_llava()
+
+    def network(name, **kwargs):
+        calls['network'] = (name, kwargs)
+        return _RecordingNetwork(kwargs.get('dtype'))
+
+    def processor_from(name, **kwargs):
+        calls['processor'] = name
+        return processor
+    monkeypatch.setattr(transformers.VideoLlavaForConditionalGeneration,
+                        'from_pretrained', network)
+    monkeypatch.setattr(transformers.VideoLlavaProcessor, 'from_pretrained',
+                        processor_from)
+    monkeypatch.setattr(transformers.utils, 'is_accelerate_available',
+                        lambda: accelerate)
+    return calls
+
+
+def test_weights_load_straight_onto_the_ranks_gpu(monkeypatch):
+    calls = _mock_loading(monkeypatch, accelerate=True)
+    # a data tool under torchrun made GPU 3 this rank's current device
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'current_device', lambda: 3)
+    describer = VideoLlavaDescriber(model='/weights/video_llava')
+    assert describer.device == 'cuda:3' and describer.dtype == 'float16'
+    name, kwargs = calls['network']
+    assert name == '/weights/video_llava'
+    assert kwargs == dict(dtype=torch.float16, device_map={'': 'cuda:3'})
+    # already there in float16: the move afterwards copies nothing
+    assert describer.model.moves == [dict(device='cuda:3',
+                                          dtype=torch.float16)]
+    explicit = VideoLlavaDescriber(model='m', device='cuda:1',
+                                   dtype='bfloat16')
+    assert calls['network'][1] == dict(dtype=torch.bfloat16,
+                                       device_map={'': 'cuda:1'})
+    assert explicit.device == 'cuda:1'
+
+
+def test_without_accelerate_the_load_warns_that_it_goes_through_ram(
+        monkeypatch):
+    calls = _mock_loading(monkeypatch, accelerate=False)
+    with pytest.warns(UserWarning, match='pip install accelerate'):
+        VideoLlavaDescriber(model='m', device='cuda:0')
+    assert calls['network'][1] == dict(dtype=torch.float16)
+
+
+def test_a_saved_model_loads_with_these_arguments(tmp_path):
+    """The real transformers loader takes :func:`loading_kwargs` (no mock;
+    on this CPU machine without accelerate)."""
+    model, processor = tiny_video_llava()
+    model.save_pretrained(str(tmp_path))
+    processor.save_pretrained(str(tmp_path))
+    describer = VideoLlavaDescriber(model=str(tmp_path), device='cpu',
+                                    dtype='bfloat16', max_new_tokens=2)
+    assert describer.model.dtype == torch.bfloat16
+    assert len(describer.describe([_clip('a')])[0].split()) <= 2

@@ -250,3 +250,109 @@ def test_parsing_is_warped_onto_the_frame_grid():
                             8, 4, 4)
     np.testing.assert_array_equal(half[0, :, :2], 0)
     np.testing.assert_array_equal(half[0, :, 2:], 7)
+
+
+# --------------------------------------------------------------------------
+# The prepared (loader-worker) path against the earlier sequential one
+# --------------------------------------------------------------------------
+def _sequential_reference(model, frames, boxes, size):
+    """The analyser as it was: per-frame PIL crop and numpy normalisation
+    on the main thread, an fp32 forward, numpy post-processing."""
+    from PIL import Image
+    mean, std = torch.tensor((0.485, 0.456, 0.406)), torch.tensor(
+        (0.229, 0.224, 0.225))
+    images = []
+    for frame, box in zip(frames, boxes):
+        crop = Image.fromarray(frame).crop(box).resize((224, 224),
+                                                       Image.BICUBIC)
+        x = torch.from_numpy(np.asarray(crop, np.float32) / 255.0)
+        images.append(((x - mean) / std).permute(2, 0, 1))
+    with torch.no_grad():
+        out = model(torch.stack(images))
+    labels = out['parsing'].argmax(dim=1).to(torch.uint8).numpy()
+    h, w = frames.shape[1:3]
+    parsing = np.zeros((len(frames), size, size), np.uint8)
+    centres = (np.arange(size) + 0.5) / size
+    for n, (lab, (x0, y0, x1, y1)) in enumerate(zip(labels, boxes)):
+        def cells(coords, start, stop, count):
+            idx = np.floor((coords - start) / (stop - start) * count
+                           ).astype(int)
+            return np.where((idx >= 0) & (idx < count), idx, -1)
+        cols = cells(centres * w, x0, x1, lab.shape[1])
+        rows = cells(centres * h, y0, y1, lab.shape[0])
+        inside = (rows >= 0)[:, None] & (cols >= 0)[None, :]
+        picked = lab[rows.clip(0)[:, None], cols.clip(0)[None, :]]
+        parsing[n] = np.where(inside, picked, 0)
+    return landmarks_to_frame(out['landmarks'].numpy(), boxes, w, h), parsing
+
+
+@pytest.mark.parametrize('detector', [False, True])
+def test_prepared_path_equals_the_sequential_one_on_cpu(small_ckpt, detector):
+    model, path = small_ckpt
+    boxes = [(16, 8, 48, 40), None, (0, 0, 30, 20)]
+    analyzer = FaceXFormerAnalyzer(
+        path, model_cfg=SMALL, parsing_size=40, batch_size=2,
+        face_detector=(lambda f: boxes[:len(f)]) if detector else None)
+    assert analyzer.dtype == torch.float32  # 'auto' on a CPU
+    frames = _frames(2, 48, 64)
+    out = analyzer.analyze(frames)
+    crops = ([expand_box(b, 64, 48) if b else (0, 0, 64, 48)
+              for b in boxes[:2]] if detector else [(0, 0, 64, 48)] * 2)
+    landmarks, parsing = _sequential_reference(model, frames, crops, 40)
+    np.testing.assert_array_equal(out['landmarks'], landmarks)
+    np.testing.assert_array_equal(out['parsing'], parsing)
+
+
+def test_extraction_with_loader_workers_writes_the_sequential_files(
+        small_ckpt, tmp_path):
+    import cv2
+
+    from fineclip.apis.face_map_extraction import (clips_from_folder,
+                                                   extract_face_maps)
+    from fineclip.datasets.face_maps import load_face_maps
+    model, path = small_ckpt
+    for c, n in (('a', 3), ('b', 2)):
+        (tmp_path / 'clips' / c).mkdir(parents=True)
+        for i, frame in enumerate(_frames(n, 40, 36, seed=n)):
+            cv2.imwrite(str(tmp_path / 'clips' / c / f'{i:03d}.png'),
+                        frame[..., ::-1])
+    clips = clips_from_folder(str(tmp_path / 'clips'))
+    analyzer = FaceXFormerAnalyzer(path, model_cfg=SMALL, parsing_size=24,
+                                   batch_size=2)
+    assert analyzer.batch_preparer() is not None
+    out = str(tmp_path / 'maps')
+    summary = extract_face_maps(analyzer, clips, out, progress=False,
+                                num_workers=2)
+    assert summary['extracted'] == 2
+    for clip in clips:
+        frames = clip.read_frames()
+        parts = [_sequential_reference(model, frames[i:i + 2], [
+            (0, 0, 36, 40)] * len(frames[i:i + 2]), 24)
+                 for i in range(0, len(frames), 2)]  # the analyser's batches
+        landmarks, parsing = (np.concatenate(p) for p in zip(*parts))
+        got = load_face_maps(f'{out}/{clip.clip_id}.npz', len(frames))
+        np.testing.assert_array_equal(got.parsing, parsing)
+        np.testing.assert_array_equal(got.landmarks, landmarks)
+
+
+def test_precision_choice_and_fp32_parsing_logits(small_ckpt):
+    from fineclip.preprocessing.face_analyzers.facexformer import \
+        resolve_precision
+    assert resolve_precision('auto', torch.device('cuda', 1)) == \
+        torch.float16
+    assert resolve_precision('auto', torch.device('cpu')) == torch.float32
+    assert resolve_precision('bfloat16', torch.device('cuda')) == \
+        torch.bfloat16
+    with pytest.raises(ValueError, match='precision must be one of'):
+        resolve_precision('half', torch.device('cpu'))
+    # under half-precision autocast the label logits stay float32
+    model, path = small_ckpt
+    with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+        out = model(torch.randn(1, 3, 224, 224))
+    assert out['parsing'].dtype == torch.float32
+    assert out['landmarks'].dtype == torch.bfloat16
+    analyzer = FaceXFormerAnalyzer(path, model_cfg=SMALL, parsing_size=16,
+                                   precision='bfloat16')
+    result = analyzer.analyze(_frames(1, 32, 32))
+    assert result['landmarks'].dtype == np.float32
+    assert result['parsing'].shape == (1, 16, 16)

@@ -140,7 +140,7 @@ def test_folder_sources_take_frame_folders_and_videos(tmp_path):
     assert clips[osp.join('a', 'clip1')].read_frames().shape == (3, 8, 8, 3)
     with pytest.raises(FileNotFoundError, match='does not exist'):
         clips_from_folder(str(tmp_path / 'absent'))
-    with pytest.raises(OSError, match='Cannot decode'):
+    with pytest.raises(OSError, match=r'nope\.png'):  # names the file
         ClipSource('x', str(tmp_path), ['nope.png']).read_frames()
 
 
@@ -189,3 +189,32 @@ def test_config_clips_need_neither_maps_nor_descriptions(synthetic_root):
                            'Disgust', 'Fear') for c in described)
     assert described[0].face_map_path == osp.join(
         synthetic_root, 'not_yet', described[0].clip_id + '.npz')
+
+
+def test_upgrade_rewrites_the_earlier_layout_in_place(synthetic_root,
+                                                      tmp_path):
+    import shutil
+
+    from fineclip.datasets.face_maps import face_map_layout
+    # the synthetic generator writes the earlier layout (one parsing array)
+    folder = str(tmp_path / 'maps')
+    shutil.copytree(osp.join(synthetic_root, 'face_maps'), folder)
+    names = sorted(os.listdir(folder))
+    before = {n: load_face_maps(osp.join(folder, n)) for n in names}
+    assert {face_map_layout(osp.join(folder, n)) for n in names} == {'array'}
+    out = run_tool_main('tools/data/extract_face_maps.py',
+                        [folder, '--upgrade', '--workers', '0'])
+    assert f'{len(names)} of {len(names)} face-map files rewritten' in out
+    assert sorted(os.listdir(folder)) == names  # no temporary files left
+    for name in names:
+        path = osp.join(folder, name)
+        assert face_map_layout(path) == 'per_frame'
+        after = load_face_maps(path)
+        for key in ('landmarks', 'face_found', 'parsing'):
+            assert np.array_equal(getattr(after, key),
+                                  getattr(before[name], key))
+    again = run_tool_main('tools/data/extract_face_maps.py',
+                          [folder, '--upgrade'])
+    assert f'0 of {len(names)} face-map files rewritten' in again
+    with pytest.raises(AssertionError, match='--analyzer is required'):
+        run_tool_main('tools/data/extract_face_maps.py', [folder])

@@ -1,7 +1,10 @@
 """Extract face landmarks and parsing maps for every clip (FineCLIPER*).
 
 ``python tools/data/extract_face_maps.py CONFIG|CLIP_ROOT --analyzer NAME
-[--analyzer-cfg KEY=VALUE ...] [--out-dir DIR] [--ground-truth DIR]``
+[--analyzer-cfg KEY=VALUE ...] [--out-dir DIR] [--workers N]
+[--ground-truth DIR]``
+
+``python tools/data/extract_face_maps.py CONFIG|MAP_DIR --upgrade``
 
 With a CONFIG, every clip of its dataset (train and test) is analysed and
 the files go to ``{data_root}/{face_map_dir}`` (the folder the FineCLIPER*
@@ -14,7 +17,21 @@ printed at the end.
 
 Analysers (``FACE_ANALYZERS``):
   FaceXFormerAnalyzer    the paper's; --analyzer-cfg checkpoint=PATH
+                         [device=cuda] [precision=auto|float32|float16|
+                         bfloat16] [batch_size=16]
   MediaPipeFaceAnalyzer  offline, from pip (see README, "Face maps")
+
+``--workers N`` loader processes (default: up to 4) decode the clips and,
+for FaceXFormer, crop and resize the frames while the analyser runs; the
+files do not depend on N. On a GPU FaceXFormer runs in float16 autocast by
+default (``precision=auto``; float32 on CPUs) and maps the labels onto the
+frame there.
+
+``--upgrade`` rewrites face-map files of the earlier layout (one
+``(T, S, S)`` parsing array per clip, which every training sample
+decompresses whole) in place in the per-frame one: the config's face-map
+folder, or the folder given and those below it. No analyser is needed and
+the arrays are kept exactly.
 
 Several processes (GPUs, nodes): start the tool with torchrun or srun and
 ``--launcher pytorch|slurm``. Clip i goes to rank i % world size, each rank
@@ -35,6 +52,7 @@ parsing pixel accuracy.
 """
 import argparse
 import json
+import os
 import os.path as osp
 import sys
 
@@ -45,7 +63,8 @@ from fineclip.apis.face_map_extraction import (SUMMARY_FILE,
                                                clips_from_config,
                                                clips_from_folder,
                                                compare_with_ground_truth,
-                                               extract_face_maps)
+                                               extract_face_maps,
+                                               upgrade_face_maps)
 from fineclip.apis.sharding import build_on_rank, init_data_tool_ranks
 from fineclip.registry import FACE_ANALYZERS
 
@@ -56,9 +75,9 @@ def parse_args(argv=None):
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog='\n'.join(__doc__.splitlines()[2:]))
     parser.add_argument('source', help='a config, or a folder of clips')
-    parser.add_argument('--analyzer', required=True,
+    parser.add_argument('--analyzer',
                         help='registered face analyser, e.g. '
-                        'MediaPipeFaceAnalyzer')
+                        'MediaPipeFaceAnalyzer (required unless --upgrade)')
     parser.add_argument('--analyzer-cfg', nargs='+', action=DictAction,
                         default={}, help='analyser arguments, KEY=VALUE')
     parser.add_argument('--out-dir', help='where the .npz files go')
@@ -68,11 +87,21 @@ def parse_args(argv=None):
                         help='only the first N clips (for a quick look)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys')
+    parser.add_argument('--workers', type=int,
+                        default=min(4, os.cpu_count() or 1),
+                        help='loader processes decoding and preparing '
+                        'frames (per rank; 0: none)')
+    parser.add_argument('--upgrade', action='store_true',
+                        help='rewrite earlier-layout face-map files in the '
+                        'per-frame layout, in place')
     parser.add_argument('--launcher', default='none',
                         choices=['none', 'pytorch', 'slurm'],
                         help='several processes: torchrun (pytorch) or srun '
                         '(slurm); each rank takes a share of the clips')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not args.upgrade and not args.analyzer:
+        parser.error('--analyzer is required (or --upgrade)')
+    return args
 
 
 def collect_clips(args):
@@ -90,8 +119,25 @@ def collect_clips(args):
     return clips, out_dir
 
 
+def upgrade(args) -> None:
+    """``--upgrade``: the per-frame layout for a folder of face maps."""
+    if args.source.endswith('.py'):
+        cfg = load_data_tool_config(args.source, args.cfg_options)
+        dataset = cfg.train_dataloader.dataset
+        folder = args.out_dir or osp.join(
+            dataset.data_root, dataset.get('face_map_dir') or 'face_maps')
+    else:
+        folder = args.source
+    counts = upgrade_face_maps(folder, args.workers)
+    print(f"{counts['upgraded']} of {counts['files']} face-map files "
+          f"rewritten in the per-frame layout ({counts['current']} were "
+          f'already) in {folder}')
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.upgrade:
+        return upgrade(args)
     ctx = init_data_tool_ranks(args.launcher)
     # rank 0 first: loading a config may create the embedded default's data
     clips, out_dir = ctx.main_first(lambda: collect_clips(args))
@@ -99,7 +145,8 @@ def main(argv=None):
         clips = clips[:args.limit]
     analyzer = build_on_rank(FACE_ANALYZERS, args.analyzer,
                              args.analyzer_cfg, ctx)
-    summary = extract_face_maps(analyzer, clips, out_dir, ctx=ctx)
+    summary = extract_face_maps(analyzer, clips, out_dir, ctx=ctx,
+                                num_workers=args.workers)
     if not ctx.is_main:
         return
     if ctx.distributed:

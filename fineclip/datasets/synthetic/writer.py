@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from ..face_maps import FaceMaps, save_face_maps
 from ..splits import stratified_folds
 from .dynamics import (SYNTHETIC_CLASSES, describe_action_units,
                        sample_action_units)
@@ -198,9 +199,12 @@ def _write_frames(frame_dir: str, frames: np.ndarray) -> None:
 def _write_face_map(path: str, clip: dict) -> None:
     """Saves a clip's landmarks, parsing maps and action units (npz)."""
     os.makedirs(osp.dirname(path), exist_ok=True)
-    np.savez_compressed(
-        path, **{k: clip[k] for k in ('landmarks', 'face_found', 'parsing',
-                                      'action_units')})
+    # The extraction tools' own layout (one parsing member per frame), so a
+    # sample decompresses only the frames it uses.
+    save_face_maps(path, FaceMaps(landmarks=clip['landmarks'],
+                                  face_found=clip['face_found'],
+                                  parsing=clip['parsing']),
+                   action_units=clip['action_units'])
 
 
 def _write_clip(out_dir: str, clip_id: str, clip: dict) -> None:

@@ -17,7 +17,7 @@ from mmcv.transforms import BaseTransform
 
 from fineclip.registry import TRANSFORMS
 from ..face_maps import (LANDMARK_FLIP_ORDER, PARSING_CLASSES,
-                         PARSING_FLIP_LABELS, fill_missing, load_face_maps)
+                         PARSING_FLIP_LABELS, load_face_map_frames)
 
 # One colour per parsing label (RGB), background black.
 PARSING_PALETTE = np.array(
@@ -51,6 +51,12 @@ class LoadFaceMaps(BaseTransform):
     decoded frames), ``face_parsing`` (``(T, S, S)`` labels), ``face_found``
     (``(T,)``) and ``face_map_shape`` (the decoded frames' ``(h, w)``).
     Frames without a face take the nearest frame's maps.
+
+    Only the sampled frames' parsing maps are decompressed (plus, for a
+    frame without a face, the nearest one's): a 16-frame sample of a
+    100-frame clip reads 16 of its 100 maps. Files of the earlier layout
+    (one ``(T, S, S)`` array) are read whole, with a warning that says how
+    to rewrite them (:func:`fineclip.datasets.face_maps.load_face_map_frames`).
     """
 
     def transform(self, results: dict) -> dict:
@@ -61,15 +67,15 @@ class LoadFaceMaps(BaseTransform):
         if 'img_shape' not in results or 'geometry' in results:
             raise RuntimeError('LoadFaceMaps must come right after '
                                'DecodeFrames, before any augmentation.')
-        maps = fill_missing(load_face_maps(results['face_map_path'],
-                                           results['total_frames']))
-        inds = np.asarray(results['frame_inds'], dtype=np.int64)
+        maps = load_face_map_frames(results['face_map_path'],
+                                    results['frame_inds'],
+                                    results['total_frames'])
         h, w = results['img_shape']
         # normalised -> pixel-index coordinates (pixel centres at integers)
         scale = np.array([w, h], np.float32)
-        results['face_landmarks'] = maps.landmarks[inds] * scale - 0.5
-        results['face_parsing'] = maps.parsing[inds]
-        results['face_found'] = maps.face_found[inds]
+        results['face_landmarks'] = maps.landmarks * scale - 0.5
+        results['face_parsing'] = maps.parsing
+        results['face_found'] = maps.face_found
         results['face_map_shape'] = (h, w)
         return results
 

@@ -14,6 +14,7 @@ imported only when a describer is built.
 """
 import os.path as osp
 import re
+import warnings
 from typing import List, Optional
 
 import numpy as np
@@ -74,8 +75,40 @@ def build_prompt(prompt: str = PAPER_PROMPT,
 
 
 def _default_device() -> str:
+    """This process's current GPU (the data tools set it to the rank's,
+    ``cuda:{LOCAL_RANK}``), or the CPU."""
     import torch
-    return 'cuda' if torch.cuda.is_available() else 'cpu'
+    if torch.cuda.is_available():
+        return f'cuda:{torch.cuda.current_device()}'
+    return 'cpu'
+
+
+def loading_kwargs(device: str, dtype) -> dict:
+    """``from_pretrained`` arguments that put the weights on ``device`` in
+    ``dtype`` as they are read, instead of building the model in host
+    memory (15 GB in float16) and copying it to the GPU afterwards.
+
+    ``device_map={'': device}`` places every module on the one device (no
+    offloading, so no accelerate hooks). transformers needs accelerate for
+    any ``device_map``; without it the weights load on the CPU in
+    ``dtype`` and are moved afterwards, with a warning when the device is
+    a GPU. The dtype argument is ``dtype`` from transformers 4.56 on and
+    ``torch_dtype`` before.
+    """
+    import transformers
+    from packaging.version import Version
+    from transformers.utils import is_accelerate_available
+    new_name = Version(transformers.__version__) >= Version('4.56')
+    kwargs = {('dtype' if new_name else 'torch_dtype'): dtype}
+    if is_accelerate_available():
+        kwargs['device_map'] = {'': str(device)}
+    elif str(device).startswith('cuda'):
+        warnings.warn(
+            'accelerate is not installed: the Video-LLaVA weights are read '
+            f'into host memory (about 15 GB in float16) and then copied to '
+            f'{device}. `pip install accelerate` loads them straight onto '
+            'the GPU.', stacklevel=3)
+    return kwargs
 
 
 @DESCRIBERS.register_module()
@@ -92,8 +125,10 @@ class VideoLlavaDescriber(BaseDescriber):
             clip; Video-LLaVA was trained on 8.
         max_new_tokens (int): Longest description, in tokens.
         batch_size (int): Clips per ``generate`` call.
-        device (str, optional): ``'cuda'``, ``'cpu'``...; default CUDA when
-            available.
+        device (str, optional): ``'cuda'``, ``'cpu'``...; default this
+            process's current GPU when there is one (under the data tools'
+            launchers, the rank's own). The weights are loaded straight
+            onto it (:func:`loading_kwargs`), not into host memory first.
         dtype (str, optional): ``'float16'``, ``'bfloat16'`` or
             ``'float32'``; default float16 on CUDA and float32 on CPU
             (half precision is slow or unsupported on CPUs). The model is
@@ -122,11 +157,14 @@ class VideoLlavaDescriber(BaseDescriber):
         self.device = device or _default_device()
         self.dtype = dtype or ('float16' if self.device.startswith('cuda')
                                else 'float32')
+        import torch
         if model_obj is None:
             model_obj, processor_obj = self._load(model)
-        import torch
-        self.model = model_obj.to(device=self.device,
-                                  dtype=getattr(torch, self.dtype)).eval()
+        if getattr(model_obj, 'hf_device_map', None) is None:
+            # built in memory, or loaded without a device map
+            model_obj = model_obj.to(device=self.device,
+                                     dtype=getattr(torch, self.dtype))
+        self.model = model_obj.eval()
         self.processor = processor_obj
         # Decoder-only generation continues the last position of every row,
         # so a batch must be padded on the left.
@@ -153,7 +191,8 @@ class VideoLlavaDescriber(BaseDescriber):
         try:
             processor = VideoLlavaProcessor.from_pretrained(model)
             network = VideoLlavaForConditionalGeneration.from_pretrained(
-                model, dtype=getattr(torch, self.dtype))
+                model, **loading_kwargs(self.device,
+                                        getattr(torch, self.dtype)))
         except (OSError, ValueError) as err:
             raise ModelUnavailableError(
                 _unavailable_message(model, err)) from err

@@ -1,5 +1,5 @@
 """What every face analyser provides to ``tools/data/extract_face_maps.py``."""
-from typing import Dict
+from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 
@@ -9,7 +9,10 @@ class BaseFaceAnalyzer:
 
     Subclasses implement :meth:`analyze`; the extraction tool feeds frames in
     batches of ``batch_size`` and writes one file per clip (format:
-    :mod:`fineclip.datasets.face_maps`).
+    :mod:`fineclip.datasets.face_maps`). An analyser whose per-frame CPU
+    work (cropping, resizing) need not wait for the network can hand it to
+    the extraction's loader workers through :meth:`batch_preparer` and
+    :meth:`analyze_prepared`.
 
     Args:
         parsing_size (int): Side ``S`` of the parsing maps returned.
@@ -41,3 +44,21 @@ class BaseFaceAnalyzer:
             arbitrary; the tool fills them from the nearest frame with one.
         """
         raise NotImplementedError
+
+    def batch_preparer(self) -> Optional[Callable[[np.ndarray], Any]]:
+        """CPU work on a batch of decoded frames that may run in another
+        process, ahead of the analysis.
+
+        The extraction's loader workers decode each clip and, if this
+        returns a callable, apply it to every batch of ``batch_size``
+        frames; :meth:`analyze_prepared` then gets its result, in frame
+        order. The callable must be small, picklable and independent of
+        the analyser's state (it runs in the workers, on copies). Default:
+        None, the workers only decode and :meth:`analyze` gets the frames.
+        """
+        return None
+
+    def analyze_prepared(self, prepared: Any) -> Dict[str, np.ndarray]:
+        """:meth:`analyze` on what :meth:`batch_preparer`'s callable made
+        of a batch (the frames themselves by default)."""
+        return self.analyze(prepared)

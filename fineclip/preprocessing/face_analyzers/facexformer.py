@@ -20,6 +20,7 @@ The authors' inference reads the outputs as follows, and so does
 * parsing: 11 x 224 x 224 logits over the crop; the label is their argmax.
 
 """
+import contextlib
 import os.path as osp
 import pickle
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
@@ -32,18 +33,18 @@ from torch import Tensor
 from fineclip.registry import FACE_ANALYZERS
 
 from .base import BaseFaceAnalyzer
+from .facexformer_geometry import (BOX_MARGIN, IMAGENET_MEAN,  # noqa: F401
+                                   IMAGENET_STD, INPUT_SIZE, Box, BoxLike,
+                                   FaceXFormerCropper, PreparedBatch,
+                                   crop_to_input, crops_tensor, expand_box,
+                                   landmarks_to_frame, normalise,
+                                   parsing_to_frame, parsing_to_frame_tensor)
 from .facexformer_model import NUM_LANDMARKS, FaceXFormer
 
-INPUT_SIZE = 224
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-BOX_MARGIN = 0.5
 CHECKPOINT_KEY = 'state_dict_backbone'
 HF_REPO = 'kartiknarayan/facexformer'
 HF_FILE = 'ckpts/model.pt'
 
-Box = Tuple[int, int, int, int]
-BoxLike = Sequence[float]
 FaceDetector = Callable[[np.ndarray], Sequence[Optional[BoxLike]]]
 
 
@@ -125,102 +126,6 @@ def load_facexformer(path: str, device: Union[str, torch.device] = 'cpu',
 
 
 # --------------------------------------------------------------------------
-# Crops and coordinate mapping
-# --------------------------------------------------------------------------
-def expand_box(box: BoxLike, width: int, height: int,
-               margin: float = BOX_MARGIN) -> Box:
-    """Grows a face box as the authors' inference does, in integer pixels.
-
-    The box grows by ``margin`` of its width and height (half on each side),
-    is clipped to the frame and truncated to integers (the crop PIL makes).
-
-    Args:
-        box: ``(x0, y0, x1, y1)`` in pixels.
-        width: Frame width.
-        height: Frame height.
-        margin: Fraction of the box size added.
-
-    Returns:
-        ``(x0, y0, x1, y1)`` integers with at least one pixel each way.
-    """
-    x0, y0, x1, y1 = (float(v) for v in box)
-    dx, dy = (x1 - x0) * margin / 2, (y1 - y0) * margin / 2
-    x0, y0 = int(max(0.0, x0 - dx)), int(max(0.0, y0 - dy))
-    x1, y1 = int(min(width, x1 + dx)), int(min(height, y1 + dy))
-    x0, y0 = min(x0, width - 1), min(y0, height - 1)
-    return x0, y0, max(x1, x0 + 1), max(y1, y0 + 1)
-
-
-def crop_to_input(frame: np.ndarray, box: Box) -> Tensor:
-    """Crops a frame, resizes to 224 x 224 (bicubic) and normalises it.
-
-    PIL does the resize, as in the authors' torchvision transform on PIL
-    images, so inputs match theirs.
-    """
-    crop = Image.fromarray(frame).crop(box)
-    crop = crop.resize((INPUT_SIZE, INPUT_SIZE), Image.BICUBIC)
-    x = torch.from_numpy(np.asarray(crop, np.float32) / 255.0)
-    mean = torch.tensor(IMAGENET_MEAN)
-    std = torch.tensor(IMAGENET_STD)
-    return ((x - mean) / std).permute(2, 0, 1)
-
-
-def landmarks_to_frame(points: np.ndarray, boxes: Sequence[Box],
-                       width: int, height: int) -> np.ndarray:
-    """Maps crop landmarks in [-1, 1] to frame-normalised ``(x/W, y/H)``.
-
-    -1 and 1 are the crop's outer edges (the authors de-normalise with
-    ``align_corners=False``). Points are clipped to the frame, [0, 1].
-
-    Args:
-        points: ``(N, 68, 2)`` crop coordinates.
-        boxes: The N integer crop boxes.
-        width: Frame width.
-        height: Frame height.
-    """
-    box = np.asarray(boxes, np.float64).reshape(-1, 1, 4)
-    origin, size = box[..., :2], box[..., 2:] - box[..., :2]
-    pixels = origin + (points.astype(np.float64) + 1) / 2 * size
-    norm = pixels / np.array([width, height], np.float64)
-    return np.clip(norm, 0.0, 1.0).astype(np.float32)
-
-
-def parsing_to_frame(labels: np.ndarray, boxes: Sequence[Box], width: int,
-                     height: int, size: int) -> np.ndarray:
-    """Resamples crop label maps onto an S x S grid over the whole frame.
-
-    Each output cell takes the crop label under its centre (nearest);
-    cells outside the crop are background (0).
-
-    Args:
-        labels: ``(N, h, w)`` crop labels.
-        boxes: The N integer crop boxes.
-        width: Frame width.
-        height: Frame height.
-        size: Output side ``S``.
-
-    Returns:
-        ``(N, S, S)`` uint8 labels.
-    """
-    out = np.zeros((len(labels), size, size), np.uint8)
-    centres = (np.arange(size) + 0.5) / size
-    for n, (lab, (x0, y0, x1, y1)) in enumerate(zip(labels, boxes)):
-        cols = _cells(centres * width, x0, x1, lab.shape[1])
-        rows = _cells(centres * height, y0, y1, lab.shape[0])
-        inside = (rows >= 0)[:, None] & (cols >= 0)[None, :]
-        picked = lab[rows.clip(0)[:, None], cols.clip(0)[None, :]]
-        out[n] = np.where(inside, picked, 0)
-    return out
-
-
-def _cells(coords: np.ndarray, start: float, stop: float,
-           cells: int) -> np.ndarray:
-    """Crop cell index under each frame coordinate; -1 outside the crop."""
-    idx = np.floor((coords - start) / (stop - start) * cells).astype(int)
-    return np.where((idx >= 0) & (idx < cells), idx, -1)
-
-
-# --------------------------------------------------------------------------
 # Face detection
 # --------------------------------------------------------------------------
 class MTCNNDetector:
@@ -259,6 +164,22 @@ def _build_detector(spec, device) -> Optional[FaceDetector]:
 # --------------------------------------------------------------------------
 # Analyser
 # --------------------------------------------------------------------------
+PRECISIONS = ('auto', 'float32', 'float16', 'bfloat16')
+
+
+def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
+    """The dtype FaceXFormer runs in: ``'auto'`` is float16 on CUDA (full
+    speed on every CUDA GPU with tensor cores, V100 and T4 included, and 3
+    more mantissa bits than bfloat16) and float32 elsewhere (CPUs gain
+    little from half precision and lose exactness)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f'precision must be one of {PRECISIONS}, got '
+                         f'{precision!r}')
+    if precision == 'auto':
+        return torch.float16 if device.type == 'cuda' else torch.float32
+    return getattr(torch, precision)
+
+
 @FACE_ANALYZERS.register_module()
 class FaceXFormerAnalyzer(BaseFaceAnalyzer):
     """Landmarks and parsing maps from the released FaceXFormer weights.
@@ -270,6 +191,15 @@ class FaceXFormerAnalyzer(BaseFaceAnalyzer):
     not whether there is a face). With a detector, each detected box grows
     by 50 % as in the authors' inference; frames without a detection are
     analysed whole and get ``face_found=False``.
+
+    Work is split so that a GPU is not kept waiting
+    (``tools/data/extract_face_maps.py``): the extraction's loader workers
+    decode, crop and resize the frames (:meth:`batch_preparer`; with a
+    detector they only decode, and the crops are cut here after
+    detection), and :meth:`analyze_prepared` normalises them on the
+    device, runs the network under autocast in ``precision``, takes the
+    label argmax and resamples the label maps onto the frame grid there,
+    so only ``(N, S, S)`` uint8 labels and the landmarks come back.
 
     Args:
         checkpoint: Local path of the released ``ckpts/model.pt`` (Hugging
@@ -283,6 +213,9 @@ class FaceXFormerAnalyzer(BaseFaceAnalyzer):
         margin: Fraction a detected box grows by (0.5 in the release).
         model_cfg: :class:`FaceXFormer` keyword arguments; leave None for
             the released checkpoint (tests use small models).
+        precision: ``'auto'`` (float16 on CUDA, float32 on CPU),
+            ``'float32'``, ``'float16'`` or ``'bfloat16'`` (autocast; the
+            parsing logits are computed in float32 in every case).
     """
 
     def __init__(self, checkpoint: str,
@@ -290,12 +223,19 @@ class FaceXFormerAnalyzer(BaseFaceAnalyzer):
                  parsing_size: int = 224, batch_size: int = 16,
                  face_detector: Union[None, str, FaceDetector] = None,
                  margin: float = BOX_MARGIN,
-                 model_cfg: Optional[dict] = None):
+                 model_cfg: Optional[dict] = None,
+                 precision: str = 'auto'):
         super().__init__(parsing_size=parsing_size, batch_size=batch_size)
         self.device = torch.device(device)
+        self.dtype = resolve_precision(precision, self.device)
         self.margin = margin
         self.model = load_facexformer(checkpoint, self.device, model_cfg)
         self.face_detector = _build_detector(face_detector, self.device)
+
+    def batch_preparer(self) -> FaceXFormerCropper:
+        """Crops and resizes batches of frames (in the loader workers);
+        with a detector it only passes the frames on."""
+        return FaceXFormerCropper(whole_frame=self.face_detector is None)
 
     def analyze(self, frames: np.ndarray) -> Dict[str, np.ndarray]:
         """Analyses frames of one clip (see :class:`BaseFaceAnalyzer`).
@@ -312,7 +252,8 @@ class FaceXFormerAnalyzer(BaseFaceAnalyzer):
         if frames.ndim != 4 or frames.shape[-1] != 3:
             raise ValueError('frames must be (N, H, W, 3), got '
                              f'{frames.shape}')
-        parts = [self._analyze_batch(frames[i:i + self.batch_size])
+        prepare = self.batch_preparer()
+        parts = [self.analyze_prepared(prepare(frames[i:i + self.batch_size]))
                  for i in range(0, len(frames), self.batch_size)]
         if not parts:
             return self._empty(0)
@@ -340,17 +281,33 @@ class FaceXFormerAnalyzer(BaseFaceAnalyzer):
                  for d in detections]
         return boxes, found
 
-    @torch.no_grad()
-    def _analyze_batch(self, frames: np.ndarray) -> Dict[str, np.ndarray]:
-        h, w = frames.shape[1:3]
-        boxes, found = self.face_boxes(frames)
-        images = torch.stack([crop_to_input(f, b)
-                              for f, b in zip(frames, boxes)])
-        out = self.model(images.to(self.device))
+    def _autocast(self):
+        if self.dtype == torch.float32:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.dtype)
+
+    @torch.inference_mode()
+    def analyze_prepared(self, batch: PreparedBatch
+                         ) -> Dict[str, np.ndarray]:
+        """Analyses one batch made ready by :meth:`batch_preparer`.
+
+        Returns:
+            dict: as :meth:`analyze`, for the batch's frames.
+        """
+        h, w = batch.frame_hw
+        crops, boxes, found = batch.crops, batch.boxes, batch.found
+        if crops is None:  # the detector's turn, then the crops
+            boxes, found = self.face_boxes(batch.frames)
+            crops = crops_tensor(batch.frames, boxes)
+        if len(boxes) == 0:
+            return self._empty(0)
+        images = normalise(crops.to(self.device, non_blocking=True))
+        with self._autocast():
+            out = self.model(images)
+        labels = out['parsing'].argmax(dim=1).to(torch.uint8)
+        parsing = parsing_to_frame_tensor(labels, boxes, w, h,
+                                          self.parsing_size)
         points = out['landmarks'].float().cpu().numpy()
-        labels = out['parsing'].argmax(dim=1).to(torch.uint8).cpu().numpy()
-        return dict(
-            landmarks=landmarks_to_frame(points, boxes, w, h),
-            face_found=found,
-            parsing=parsing_to_frame(labels, boxes, w, h,
-                                     self.parsing_size))
+        return dict(landmarks=landmarks_to_frame(points, boxes, w, h),
+                    face_found=np.asarray(found, bool),
+                    parsing=parsing.cpu().numpy())
