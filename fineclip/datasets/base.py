@@ -9,7 +9,7 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
-from .descriptions import read_descriptions
+from .descriptions import DescriptionIndex
 from .splits import stratified_holdout
 from .video import VIDEO_EXTENSIONS, video_length
 
@@ -25,12 +25,19 @@ def natural_key(name: str):
 
 
 def list_frames(folder: str) -> List[str]:
-    """Image file names in ``folder``, naturally sorted."""
+    """Image file names in ``folder``, naturally sorted.
+
+    Hidden files are left out: macOS copies leave ``._0001.jpg`` resource
+    forks next to the frames, which are no images.
+    """
     names = [
         n for n in os.listdir(folder)
         if osp.splitext(n)[1].lower() in IMAGE_EXTENSIONS
+        and not n.startswith('.')
     ]
-    return sorted(names, key=natural_key)
+    # the name breaks ties ('2.jpg' and '02.jpg'): the order never depends
+    # on the file system's listing order
+    return sorted(names, key=lambda n: (natural_key(n), n))
 
 
 class DFERBaseDataset(BaseDataset):
@@ -124,16 +131,34 @@ class DFERBaseDataset(BaseDataset):
                    ) -> Iterator[Tuple[int, str]]:
         """Yields ``(line number, stripped line)`` of the non-empty lines.
 
-        CRLF and LF line ends both work.
+        CRLF and LF line ends both work, a UTF-8 byte-order mark is
+        dropped. A line that is not in ``encoding`` raises a ``ValueError``
+        naming the file, line and byte (the file is decoded line by line,
+        so the line number is exact).
         """
         if not osp.isfile(path):
             raise FileNotFoundError(
                 f"{type(self).__name__} split file '{path}' is missing.")
-        with open(path, encoding=encoding, newline='') as f:
-            for line_no, line in enumerate(f, start=1):
-                line = line.strip('\r\n')
-                if line.strip():
-                    yield line_no, line
+        with open(path, 'rb') as f:
+            data = f.read()
+        if data[:2] in (b'\xff\xfe', b'\xfe\xff'):
+            raise ValueError(f"'{path}' is UTF-16-encoded; save it as UTF-8")
+        if encoding.lower().replace('_', '-') == 'utf-8-sig':
+            encoding = 'utf-8'
+            data = data[3:] if data.startswith(b'\xef\xbb\xbf') else data
+        lines = []
+        # b'\n' never occurs inside a multi-byte character of UTF-8 or GBK
+        for line_no, raw in enumerate(data.split(b'\n'), start=1):
+            try:
+                line = raw.decode(encoding).strip('\r')
+            except UnicodeDecodeError as err:
+                raise ValueError(
+                    f"{path}:{line_no}: not {encoding}-encoded (byte "
+                    f'0x{raw[err.start]:02x} at column {err.start + 1}: '
+                    f'{err.reason}); save the file as {encoding}') from err
+            if line.strip():
+                lines.append((line_no, line))
+        return iter(lines)
 
     def label_by_name(self, name: str, where: str) -> int:
         """Index of a class given by name (case-insensitive)."""
@@ -179,38 +204,107 @@ class DFERBaseDataset(BaseDataset):
     def load_data_list(self) -> List[dict]:
         """Reads the split file line by line (see the class docstring)."""
         path = self.split_file
-        lines = self.read_lines(path, encoding=self.ENCODING)
-        if self.HEADER is not None:
-            first = next(lines, None)
-            header = first[1].replace(' ', '') if first else None
-            if header != self.HEADER:
-                raise ValueError(f"{path}:1: expected header '{self.HEADER}'"
-                                 f', got {header!r}')
-        data_list, self.bad_clips = [], []
+        lines = self._skip_header(
+            list(self.read_lines(path, encoding=self.ENCODING)), path)
+        data_list, self.bad_clips, self.load_warnings = [], [], []
         descriptions = None
         if self.description_file is not None:
-            descriptions = read_descriptions(
+            descriptions = DescriptionIndex(
                 osp.join(self.data_root, self.description_file))
-        try:
-            for line_no, line in lines:
-                where = f'{path}:{line_no}'
-                try:
-                    sample = self.parse_line(line, where)
-                    self._attach_face_maps(sample, where)
-                    if descriptions is not None:
-                        self._attach_description(sample, descriptions,
-                                                 where)
-                    data_list.append(sample)
-                except (ValueError, OSError) as err:
-                    if self.on_bad_clip == 'raise':
-                        raise
-                    self.bad_clips.append(str(err))
-                    print_log(f'Skipped: {err}', logger='current',
-                              level=30)
-        except UnicodeDecodeError as err:
-            raise ValueError(f"'{path}' is not {self.ENCODING}-encoded "
-                             f'({err.reason} at byte {err.start})') from err
+        seen = {}  # clip id -> (line, label) of its first line
+        for line_no, line in lines:
+            where = f'{path}:{line_no}'
+            try:
+                sample = self.parse_line(line, where)
+                if self._is_repeat(sample, seen, path, line_no):
+                    continue
+                self._attach_face_maps(sample, where)
+                if descriptions is not None:
+                    self._attach_description(sample, descriptions, where)
+                data_list.append(sample)
+            except (ValueError, OSError) as err:
+                if self.on_bad_clip == 'raise':
+                    raise
+                self.bad_clips.append(str(err))
+                print_log(f'Skipped: {err}', logger='current', level=30)
+        self._warn_overlap(seen, path)
         return self._checked(data_list, path)
+
+    def _warn(self, message: str) -> None:
+        self.load_warnings.append(message)
+        print_log(message, logger='current', level=30)
+
+    def _skip_header(self, lines: list, path: str) -> list:
+        """Drops the header line; case, spaces and quotes do not matter.
+
+        A file whose first line already is a row (it starts with a clip
+        number) has no header and is read whole.
+        """
+        if self.HEADER is None:
+            return lines
+        if not lines:
+            raise ValueError(f"{path}:1: expected header '{self.HEADER}', "
+                             'the file is empty')
+        line_no, first = lines[0]
+        header = re.sub(r'[\s"\']', '', first).lower()
+        if header == self.HEADER.lower():
+            return lines[1:]
+        if first.strip().strip('"').strip()[:1].isdigit():
+            return lines
+        raise ValueError(f"{path}:{line_no}: expected header "
+                         f"'{self.HEADER}', got {first!r}")
+
+    def _is_repeat(self, sample: dict, seen: dict, path: str,
+                   line_no: int) -> bool:
+        """True for a clip listed again with the same label (a warning;
+        the repeat is left out). A different label is an error."""
+        clip_id, label = sample['clip_id'], sample['label']
+        if clip_id not in seen:
+            seen[clip_id] = (line_no, label)
+            return False
+        first_line, first_label = seen[clip_id]
+        if first_label != label:
+            raise ValueError(
+                f'{path}:{line_no}: clip {clip_id} is listed again with '
+                f'label {self.classes[label]!r}; line {first_line} gives '
+                f'{self.classes[first_label]!r}')
+        self._warn(f'{path}:{line_no}: clip {clip_id} is listed again '
+                   f'(first on line {first_line}); the repeat is left out')
+        return True
+
+    def other_split_file(self) -> Optional[str]:
+        """The split file of the other half of this fold (``None``: none).
+
+        Subclasses with train/test files return it, with
+        :meth:`clip_id_of`, so a clip in both halves is reported.
+        """
+        return None
+
+    def clip_id_of(self, line: str) -> Optional[str]:
+        """The clip id of a split-file line, without touching the disk
+        (``None`` if the line does not parse)."""
+        return None
+
+    def _warn_overlap(self, seen: dict, path: str) -> None:
+        """Warns about clips listed in this split and the other one."""
+        other = self.other_split_file()
+        if other is None or not osp.isfile(other):
+            return
+        try:
+            lines = self._skip_header(
+                list(self.read_lines(other, encoding=self.ENCODING)), other)
+        except ValueError:
+            return  # that file's problems are reported when it is loaded
+        both = [(clip_id, line_no) for line_no, line in lines
+                if (clip_id := self.clip_id_of(line)) in seen]
+        if both:
+            listed = ', '.join(
+                f'{c} ({path}:{seen[c][0]}, {other}:{n})'
+                for c, n in both[:5])
+            self._warn(f'{len(both)} clip(s) are in both the {self.split} '
+                       f'and the other split of this fold: {listed}'
+                       f"{' ...' if len(both) > 5 else ''}; the test "
+                       'result is not a held-out one')
 
     def _attach_face_maps(self, sample: dict, where: str) -> None:
         """Adds ``face_map_path`` when the config names a face-map folder.
@@ -228,14 +322,11 @@ class DFERBaseDataset(BaseDataset):
                 'is missing; run tools/data/extract_face_maps.py first')
         sample['face_map_path'] = path
 
-    def _attach_description(self, sample: dict, descriptions: dict,
+    def _attach_description(self, sample: dict,
+                            descriptions: 'DescriptionIndex',
                             where: str) -> None:
-        text = descriptions.get(sample['clip_id'])
-        if text is None:
-            raise ValueError(
-                f"{where}: clip {sample['clip_id']} has no description in "
-                f"'{osp.join(self.data_root, self.description_file)}'")
-        sample['description'] = text
+        sample['description'] = descriptions.text_of(sample['clip_id'],
+                                                     where)
 
     def video_clip(self, path: str, clip_id: str, label: int,
                    where: str) -> dict:
@@ -276,6 +367,12 @@ class DFERBaseDataset(BaseDataset):
                     f'bad ({100 * share:.1f}% > max_bad_fraction '
                     f'{100 * self.max_bad_fraction:.1f}%); first: '
                     f'{self.bad_clips[0]}')
+        if not data_list and self.bad_clips:
+            # e.g. every clip's face-map file missing: say that, not "empty"
+            raise ValueError(
+                f"All {listed} clips listed in '{path}' are bad; first: "
+                f'{self.bad_clips[0]} (python tools/data/check_dataset.py '
+                'CONFIG lists them all)')
         if not data_list:
             raise ValueError(f"{type(self).__name__} split file '{path}' "
                              'lists no clips.')

@@ -28,27 +28,37 @@ def read_description_records(path: str) -> List[DescriptionRecord]:
 
     Raises:
         FileNotFoundError: no file at ``path``.
-        ValueError: a line that is not JSON, not an object, lacks
-            ``clip_id`` or ``text``, holds a non-string one, or repeats a
-            clip id; the message names the file and line.
+        ValueError: a line that is not UTF-8, not JSON, not an object,
+            lacks ``clip_id`` or ``text``, holds a non-string one, or
+            repeats a clip id; the message names the file and line.
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f"Descriptions file '{path}' not found")
     records: List[DescriptionRecord] = []
     first_line: Dict[str, int] = {}
-    with open(path, encoding='utf-8') as f:
-        for line_no, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            record = _parse_record(line, f'{path}:{line_no}')
-            clip_id = record['clip_id']
-            if clip_id in first_line:
-                raise ValueError(
-                    f'{path}:{line_no}: duplicate clip_id {clip_id!r} '
-                    f'(first on line {first_line[clip_id]})')
-            first_line[clip_id] = line_no
-            records.append(DescriptionRecord(clip_id, record['text'],
-                                             line_no))
+    with open(path, 'rb') as f:
+        data = f.read()
+    if data.startswith(b'\xef\xbb\xbf'):
+        data = data[3:]
+    # decoded line by line, so a bad byte is reported with its line
+    for line_no, raw in enumerate(data.split(b'\n'), start=1):
+        try:
+            line = raw.decode('utf-8')
+        except UnicodeDecodeError as err:
+            raise ValueError(
+                f'{path}:{line_no}: not UTF-8 (byte 0x{raw[err.start]:02x} '
+                f'at column {err.start + 1}); write the file as UTF-8'
+            ) from err
+        if not line.strip():
+            continue
+        record = _parse_record(line, f'{path}:{line_no}')
+        clip_id = record['clip_id']
+        if clip_id in first_line:
+            raise ValueError(
+                f'{path}:{line_no}: duplicate clip_id {clip_id!r} '
+                f'(first on line {first_line[clip_id]})')
+        first_line[clip_id] = line_no
+        records.append(DescriptionRecord(clip_id, record['text'], line_no))
     return records
 
 
@@ -97,3 +107,55 @@ def read_descriptions(path: str) -> Dict[str, str]:
             'tools/data/generate_descriptions.py (then '
             'tools/data/refine_descriptions.py) or set description_file.')
     return {r.clip_id: r.text for r in read_description_records(path)}
+
+
+def _number_key(clip_id: str) -> str:
+    """``'00001'`` and ``'1'`` alike: numbered ids match by value."""
+    return str(int(clip_id)) if clip_id.isdigit() else clip_id
+
+
+class DescriptionIndex:
+    """A descriptions file as the datasets look clips up in it.
+
+    Numbered ids match with or without zero padding (``"1"`` finds clip
+    ``00001``), as describers and spreadsheets write them both ways; two
+    ids of one number in the file are an error.
+
+    Args:
+        path: The JSONL file (see :func:`read_description_records`).
+
+    Raises:
+        FileNotFoundError: no file at ``path`` (says how to make one).
+        ValueError: a bad line, or two lines for the same clip number.
+    """
+
+    def __init__(self, path: str):
+        if not osp.isfile(path):
+            read_descriptions(path)  # raises the how-to-make-it error
+        self.path = path
+        self.by_key: Dict[str, DescriptionRecord] = {}
+        for record in read_description_records(path):
+            key = _number_key(record.clip_id)
+            if key in self.by_key:
+                raise ValueError(
+                    f'{path}:{record.line_no}: clip_id '
+                    f'{record.clip_id!r} is the same clip as '
+                    f'{self.by_key[key].clip_id!r} on line '
+                    f'{self.by_key[key].line_no}')
+            self.by_key[key] = record
+
+    def text_of(self, clip_id: str, where: str) -> str:
+        """The description of ``clip_id``.
+
+        Raises:
+            ValueError: none, or an empty one (the message names
+                ``where``, the descriptions file and its line).
+        """
+        record = self.by_key.get(_number_key(clip_id))
+        if record is None:
+            raise ValueError(f"{where}: clip {clip_id} has no description "
+                             f"in '{self.path}'")
+        if not record.text.strip():
+            raise ValueError(f'{where}: clip {clip_id} has an empty '
+                             f'description ({self.path}:{record.line_no})')
+        return record.text

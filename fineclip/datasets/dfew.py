@@ -53,9 +53,19 @@ class DFEWDataset(DFERBaseDataset):
     @property
     def split_file(self) -> str:
         """Path of this fold's split file."""
+        return self._split_path(self.split)
+
+    def _split_path(self, split: str) -> str:
         return osp.join(self.data_root, self.ann_dir,
-                        f'{self.split}(single-labeled)',
-                        f'set_{self.fold}.csv')
+                        f'{split}(single-labeled)', f'set_{self.fold}.csv')
+
+    def other_split_file(self) -> str:
+        """The fold's file of the other split (overlaps are reported)."""
+        return self._split_path('test' if self.split == 'train' else 'train')
+
+    def clip_id_of(self, line: str):
+        first = line.split(',')[0].strip()
+        return f'{int(first):05d}' if first.isdigit() else None
 
     def parse_line(self, line: str, where: str) -> dict:
         row = line.split(',')

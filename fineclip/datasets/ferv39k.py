@@ -39,14 +39,33 @@ class FERV39kDataset(DFERBaseDataset):
     @property
     def split_file(self) -> str:
         """Path of the split file."""
-        return osp.join(self.data_root, self.ann_dir, f'{self.split}_All.csv')
+        return self._split_path(self.split)
+
+    def _split_path(self, split: str) -> str:
+        return osp.join(self.data_root, self.ann_dir, f'{split}_All.csv')
+
+    def other_split_file(self) -> str:
+        """The file of the other split (overlaps are reported)."""
+        return self._split_path('test' if self.split == 'train' else 'train')
+
+    @staticmethod
+    def _split_row(line: str):
+        # the label is the last field; the path before it may hold spaces
+        match = re.match(r'^(.*?\S)[\s,]+(\S+)$', line.strip())
+        if match is None or match.group(1).count('/') != 2:
+            return None
+        return match.group(1), match.group(2)
+
+    def clip_id_of(self, line: str):
+        row = self._split_row(line)
+        return None if row is None else row[0]
 
     def parse_line(self, line: str, where: str) -> dict:
-        parts = re.split(r'[\s,]+', line.strip())
-        if len(parts) != 2 or parts[0].count('/') != 2:
+        row = self._split_row(line)
+        if row is None:
             raise ValueError(f"{where}: expected 'Scene/Emotion/NNNN "
                              f"Emotion', got {line!r}")
-        clip_path, name = parts
+        clip_path, name = row
         label = self.label_by_name(name, where)
         folder = osp.join(self.data_root, self.frame_dir, clip_path)
         return self.frame_clip(folder, clip_path, label, where)

@@ -1,6 +1,5 @@
 """Clips listed in a plain text file, as many DFER repositories ship them."""
 import os.path as osp
-import re
 
 from fineclip.registry import DATASETS
 from .base import DFERBaseDataset
@@ -41,10 +40,16 @@ class DFERListDataset(DFERBaseDataset):
         return self.ann_file
 
     def parse_line(self, line: str, where: str) -> dict:
-        fields = re.split(r'\s+', line.strip())
-        if len(fields) not in (2, 3):
+        # Read from the right: the label is last, a frame count may come
+        # before it, and the path (which may hold spaces) is the rest.
+        fields = line.strip().rsplit(None, 2)
+        if len(fields) < 2:
             raise ValueError(f"{where}: expected 'path [num_frames] label', "
                              f'got {line!r}')
         label = self.label_by_number(fields[-1], where, self.first_label)
-        folder = osp.join(self.data_root, fields[0])
-        return self.frame_clip(folder, fields[0], label, where)
+        path = line.strip().rsplit(None, 1)[0]
+        if len(fields) == 3 and fields[1].isdigit() and (
+                not osp.isdir(osp.join(self.data_root, path))):
+            path = fields[0]  # 'path num_frames label'
+        folder = osp.join(self.data_root, path)
+        return self.frame_clip(folder, path, label, where)

@@ -60,9 +60,21 @@ class MAFWDataset(DFERBaseDataset):
     @property
     def split_file(self) -> str:
         """Path of this fold's split file."""
+        return self._split_path(self.split)
+
+    def _split_path(self, split: str) -> str:
         variant = 'with_caption' if self.captions else 'no_caption'
         return osp.join(self.data_root, self.ann_dir, variant,
-                        f'set_{self.fold}', f'{self.split}.txt')
+                        f'set_{self.fold}', f'{split}.txt')
+
+    def other_split_file(self) -> str:
+        """The fold's file of the other split (overlaps are reported)."""
+        return self._split_path('test' if self.split == 'train' else 'train')
+
+    def clip_id_of(self, line: str):
+        fields = line.split('\t') if self.captions else line.split()
+        stem = osp.splitext(fields[0].strip())[0] if fields else ''
+        return f'{int(stem):05d}' if stem.isdigit() else None
 
     def _fields(self, line: str, where: str) -> List[str]:
         if self.captions:

@@ -108,10 +108,16 @@ class VideoReader:
         av = _require_av(self.path)
         try:
             count = sum(1 for _ in _pyav_decode(av, self.path))
+            with av.open(self.path) as container:
+                listed = container.streams.video[0].frames
         except Exception as err:  # av.error.* differ between versions
             raise OSError(f"Cannot read video '{self.path}': {err}") from err
         if count == 0:
             raise OSError(f"Video '{self.path}' holds no decodable frame")
+        if listed and count < listed:
+            # PyAV stops quietly where a cut-short file ends
+            raise OSError(f"Video '{self.path}' decodes to {count} of the "
+                          f'{listed} frames its header lists (truncated?)')
         return count
 
     def read(self, indices: Sequence[int]) -> List[np.ndarray]:
