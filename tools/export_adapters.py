@@ -11,9 +11,8 @@ out.
 import argparse
 import os.path as osp
 
-import torch
-
-from fineclip.engine.checkpoints import FROZEN_KEY, export_safetensors
+from fineclip.engine.checkpoints import (FROZEN_KEY, CheckpointError,
+                                         export_safetensors, read_checkpoint)
 
 
 def parse_args(argv=None):
@@ -30,9 +29,11 @@ def main(argv=None):
         raise SystemExit(f'No such checkpoint: {args.checkpoint}')
     out = args.out or osp.splitext(args.checkpoint)[0] + '.safetensors'
     # weights_only: a shared checkpoint must not be able to run code
-    checkpoint = torch.load(args.checkpoint, map_location='cpu',
-                            weights_only=True)
-    if 'state_dict' not in checkpoint:
+    try:
+        checkpoint = read_checkpoint(args.checkpoint)
+    except CheckpointError as err:
+        raise SystemExit(str(err)) from None
+    if not isinstance(checkpoint, dict) or 'state_dict' not in checkpoint:
         raise SystemExit(f'{args.checkpoint}: no state_dict (not an '
                          'MMEngine checkpoint?)')
     info = export_safetensors(checkpoint, out)

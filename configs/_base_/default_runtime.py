@@ -7,7 +7,10 @@ default_hooks = dict(
     # DFEW and MAFW have no validation split: the "val" loop evaluates the
     # fold's test split for monitoring only, so no checkpoint is selected on
     # it (no save_best) and reported numbers come from the last epoch.
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2),
+    # fineclip_atomic: each checkpoint is written to a temporary file and
+    # renamed, so a run killed during a save keeps the previous one
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2,
+                    backend_args=dict(backend='fineclip_atomic')),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
 custom_hooks = [
@@ -29,6 +32,11 @@ env_cfg = dict(
 # fp32 on other CPUs; PN logits and losses stay fp32. tools/train.py
 # --no-amp sets 'fp32'; None keeps optim_wrapper as written.
 precision = 'auto'
+# TF32 for fp32 matmuls and convolutions on CUDA (Ampere and later: up to 8x
+# the IEEE fp32 rate, fp16's 10-bit mantissa), in training and testing:
+# the fp32 parts of mixed-precision runs and all of an fp32 one. False
+# keeps IEEE fp32 (fineclip/engine/precision.py, set_tf32).
+tf32 = True
 # The memory one training step must fit (fineclip/engine/memory_plan.py):
 # by default the GPU's memory (none on a CPU); the batch stays the
 # effective one, computed as micro-batches of at least min_micro_batch

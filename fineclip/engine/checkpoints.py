@@ -18,11 +18,9 @@ from typing import Dict, Iterable, Optional
 import torch
 from torch import nn
 
+from .checkpoint_io import CheckpointError, read_checkpoint
+
 FROZEN_KEY = 'frozen_weights'
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint that cannot be read or does not fit the model."""
 
 
 def frozen_parameter_names(model: nn.Module) -> list:
@@ -98,6 +96,41 @@ def complete_state_dict(checkpoint: dict, model: nn.Module,
     return checkpoint
 
 
+def branch_names(state: dict) -> list:
+    """The FineCLIPER branches a ``state_dict`` holds weights of, sorted
+    (``branches.<name>.`` keys; empty for other models)."""
+    return sorted({_plain(k).split('.')[1] for k in state
+                   if _plain(k).startswith('branches.')})
+
+
+def check_variant(checkpoint: dict, model: nn.Module,
+                  where: str = 'The checkpoint') -> None:
+    """Refuses a checkpoint of another FineCLIPER variant (FineCLIPER,
+    FineCLIPER*, FineCLIPER-dagger...) before its weights meet the model.
+
+    MMEngine loads ``load_from`` with ``strict=False``, so without this a
+    FineCLIPER checkpoint would load into a FineCLIPER* model with the
+    face branch left at its initial weights, and only warnings.
+
+    Raises:
+        CheckpointError: the branches differ; the message names both
+            sets and the run the checkpoint came from.
+    """
+    model = getattr(model, 'module', model)  # DDP wrapper
+    ours = sorted(getattr(model, 'branches', None) or {})
+    theirs = branch_names(checkpoint.get('state_dict') or {})
+    if not ours or not theirs or ours == theirs:
+        return
+    meta = checkpoint.get('meta') if isinstance(
+        checkpoint.get('meta'), dict) else {}
+    run = meta.get('experiment_name')
+    raise CheckpointError(
+        f"{where} is a checkpoint of another variant: it holds the "
+        f"branches {theirs}{f' (run {run})' if run else ''}, the model "
+        f"built from this config has {ours}. Use it with the config it "
+        'was trained with.')
+
+
 def _plain(key: str) -> str:
     """A state-dict key without the DDP wrapper's ``module.`` prefix."""
     return key[len('module.'):] if key.startswith('module.') else key
@@ -121,29 +154,22 @@ def load_weights(model: nn.Module, checkpoint: str) -> dict:
     Returns:
         The checkpoint's ``meta`` (empty if none).
     """
-    import pickle
-
     from mmengine.runner import load_state_dict
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f"No such checkpoint: '{checkpoint}'")
-    try:
-        if checkpoint.endswith('.safetensors'):
+    if checkpoint.endswith('.safetensors'):
+        try:
             ckpt = read_safetensors(checkpoint)
-        else:
-            ckpt = torch.load(checkpoint, map_location='cpu',
-                              weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise CheckpointError(
-            f"'{checkpoint}' holds objects other than tensors and plain "
-            'containers; it is read with weights_only=True so that a file '
-            f'cannot run code ({err})') from err
-    except Exception as err:
-        raise CheckpointError(f"Cannot read checkpoint '{checkpoint}': "
-                              f'{err}') from err
+        except Exception as err:
+            raise CheckpointError(f"Cannot read checkpoint '{checkpoint}': "
+                                  f'{err}') from err
+    else:
+        ckpt = read_checkpoint(checkpoint)
     if not isinstance(ckpt, dict):
         raise CheckpointError(f"'{checkpoint}' is not a checkpoint dict")
     if 'state_dict' not in ckpt:
         ckpt = dict(state_dict=ckpt)
+    check_variant(ckpt, model, where=f"'{checkpoint}'")
     try:
         complete_state_dict(ckpt, model, where=f"'{checkpoint}'")
     except RuntimeError as err:

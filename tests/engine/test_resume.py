@@ -69,3 +69,42 @@ def test_resume_ends_where_the_uninterrupted_run_ends(tiny_data, tmp_path):
     assert reference.keys() == resumed.keys()
     for name in reference:
         assert torch.equal(reference[name], resumed[name]), name
+
+
+def test_cuda_generators_are_saved_and_restored(monkeypatch):
+    """With CUDA in use, checkpoints keep every device's generator state
+    and a resume puts them back (torch.cuda mocked: no GPU here)."""
+    from fineclip.engine.hooks import RNGStateHook
+    states = [torch.tensor([1, 2], dtype=torch.uint8),
+              torch.tensor([3, 4], dtype=torch.uint8)]
+    restored = []
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'is_initialized', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'device_count', lambda: 2)
+    monkeypatch.setattr(torch.cuda, 'get_rng_state_all',
+                        lambda: [s.clone() for s in states])
+    monkeypatch.setattr(torch.cuda, 'set_rng_state_all',
+                        lambda new: restored.extend(new))
+    hook, checkpoint = RNGStateHook(), {}
+    hook.before_save_checkpoint(None, checkpoint)
+    assert [s.tolist() for s in checkpoint['rng_state']['cuda']] == [
+        [1, 2], [3, 4]]
+    states[0].fill_(9)  # training goes on; a resume must undo it
+    cpu_before = torch.get_rng_state()
+    hook.after_load_checkpoint(None, checkpoint)
+    hook.before_train(None)
+    assert [s.tolist() for s in restored] == [[1, 2], [3, 4]]
+    assert torch.equal(torch.get_rng_state(), cpu_before)
+
+
+def test_cuda_state_is_not_touched_before_cuda_is_used(monkeypatch):
+    from fineclip.engine.hooks import RNGStateHook
+
+    def fail():
+        raise AssertionError('would create a CUDA context on every GPU')
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'is_initialized', lambda: False)
+    monkeypatch.setattr(torch.cuda, 'get_rng_state_all', fail)
+    checkpoint = {}
+    RNGStateHook().before_save_checkpoint(None, checkpoint)
+    assert 'cuda' not in checkpoint['rng_state']

@@ -5,7 +5,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from fineclip.registry import HOOKS
-from ..checkpoints import complete_state_dict, strip_frozen
+from ..checkpoints import check_variant, complete_state_dict, strip_frozen
 
 
 def _frozen_sources(cfg) -> dict:
@@ -71,5 +71,9 @@ class AdapterCheckpointHook(Hook):
         strip_frozen(checkpoint, self._model(runner), sources)
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        complete_state_dict(checkpoint, self._model(runner),
-                            where='The checkpoint')
+        # another variant's checkpoint would load partially (MMEngine's
+        # load_from is strict=False): refuse it first, naming both
+        source = getattr(runner, '_load_from', None)
+        where = f"'{source}'" if source else 'The checkpoint'
+        check_variant(checkpoint, self._model(runner), where=where)
+        complete_state_dict(checkpoint, self._model(runner), where=where)

@@ -1,0 +1,182 @@
+"""Checkpoint files that survive crashes and cannot run code when read.
+
+Writing: :func:`atomic_write_bytes` writes to a temporary file in the
+target's folder, flushes it to disk (``fsync``) and renames it over the
+target (``os.replace``, atomic on POSIX), then syncs the folder. A process
+killed at any point leaves either the previous file or the complete new
+one, never a truncated checkpoint under the final name; a killed writer
+leaves at most a ``.<name>.<pid>.tmp`` file, which nothing reads.
+:class:`AtomicLocalBackend` (``backend_args=dict(backend='fineclip_atomic')``
+on the ``CheckpointHook``, as ``configs/_base_/default_runtime.py`` sets)
+makes MMEngine's checkpoint saves use it.
+
+Reading: :func:`read_checkpoint` is ``torch.load(weights_only=True)`` with
+errors that name the file. It is registered as MMEngine's loader for local
+paths, so ``load_from``, ``--resume`` and ``tools/test.py`` read through it
+with ``weights_only=True`` passed explicitly (it then holds even where
+``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` is set). :func:`find_resumable_checkpoint`
+picks the newest checkpoint of a work dir that loads.
+"""
+import logging
+import os
+import os.path as osp
+import pickle
+import re
+import zipfile
+from typing import List, Optional, Tuple
+
+import torch
+from mmengine.fileio.backends import LocalBackend, register_backend
+from mmengine.logging import print_log
+from mmengine.runner.checkpoint import CheckpointLoader
+
+ATOMIC_BACKEND = 'fineclip_atomic'
+_CKPT_NAME = re.compile(r'^(epoch|iter)_(\d+)\.pth$')
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be read or does not fit the model."""
+
+
+def _write_bytes(f, data: bytes) -> None:
+    """Writes all of ``data`` to an open file (a seam for fault tests)."""
+    f.write(data)
+
+
+def atomic_write_bytes(data: bytes, path: str) -> None:
+    """Writes ``data`` to ``path`` so that ``path`` is never partial.
+
+    The bytes go to ``.<name>.<pid>.tmp`` in the same folder (a rename is
+    atomic only within one file system), are ``fsync``-ed, and the file is
+    renamed onto ``path``; the folder is synced so the rename itself
+    survives a power cut. On an exception (``KeyboardInterrupt`` included)
+    the temporary file is removed and ``path`` is left as it was.
+    """
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = osp.join(folder, f'.{osp.basename(path)}.{os.getpid()}.tmp')
+    try:
+        with open(tmp, 'wb') as f:
+            _write_bytes(f, data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # folders cannot be opened on some systems
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@register_backend(ATOMIC_BACKEND)
+class AtomicLocalBackend(LocalBackend):
+    """MMEngine's local file backend with atomic :meth:`put`.
+
+    Everything else (``isfile``, ``remove``, ``join_path``) is the local
+    backend's, so the ``CheckpointHook`` keeps its rotation of old files.
+    """
+
+    def put(self, obj: bytes, filepath) -> None:
+        atomic_write_bytes(obj, str(filepath))
+
+    def put_text(self, obj: str, filepath, encoding: str = 'utf-8') -> None:
+        atomic_write_bytes(obj.encode(encoding), str(filepath))
+
+
+def read_checkpoint(path: str, map_location='cpu') -> dict:
+    """Reads a checkpoint file, refusing anything that could run code.
+
+    Args:
+        path: A ``.pth`` file (MMEngine's, or a plain ``state_dict``).
+        map_location: As for ``torch.load``.
+
+    Raises:
+        FileNotFoundError: no such file.
+        CheckpointError: truncated or corrupt, or pickled objects other
+            than tensors, plain containers and the few MMEngine types
+            :mod:`fineclip.compat` allows; the message names the file.
+
+    Returns:
+        The loaded object (a dict for every MMEngine checkpoint).
+    """
+    path = osp.expanduser(str(path))
+    if not osp.isfile(path):
+        raise FileNotFoundError(f"No such checkpoint: '{path}'")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        first = str(err).strip().splitlines()[0][:300]
+        raise CheckpointError(
+            f"'{path}' was refused: it holds pickled objects other than "
+            'tensors and plain containers, which could run code when '
+            'loaded. FineCLIP reads checkpoints with weights_only=True; '
+            f'only load it if you trust where it came from ({first})'
+        ) from err
+    except (RuntimeError, EOFError, OSError, ValueError,
+            zipfile.BadZipFile) as err:
+        size = osp.getsize(path)
+        raise CheckpointError(
+            f"Cannot read checkpoint '{path}' ({size} bytes): it is "
+            'truncated or corrupt (a copy or a save that did not finish?): '
+            f'{str(err).strip()[:300]}') from err
+
+
+@CheckpointLoader.register_scheme(prefixes='', force=True)
+def _load_from_local(filename, map_location):
+    """MMEngine's loader for local paths, through :func:`read_checkpoint`."""
+    return read_checkpoint(filename, map_location=map_location)
+
+
+def _candidates(work_dir: str) -> List[str]:
+    """Checkpoints of a work dir, the one ``last_checkpoint`` names first,
+    then ``epoch_N``/``iter_N`` files from the highest ``N``."""
+    ordered = []
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if osp.isfile(pointer):
+        with open(pointer, encoding='utf-8', errors='replace') as f:
+            named = f.read().strip()
+        if named:
+            ordered.append(named)
+    found: List[Tuple[int, str]] = []
+    for name in os.listdir(work_dir):
+        match = _CKPT_NAME.match(name)
+        if match:
+            found.append((int(match.group(2)), osp.join(work_dir, name)))
+    for _, path in sorted(found, reverse=True):
+        if all(osp.abspath(path) != osp.abspath(p) for p in ordered):
+            ordered.append(path)
+    return ordered
+
+
+def find_resumable_checkpoint(work_dir: str) -> Optional[str]:
+    """The newest checkpoint in ``work_dir`` that loads, for ``--resume``.
+
+    A checkpoint that does not load (truncated by a crash of a non-atomic
+    writer, or refused) is skipped with a warning naming it, and the
+    next-newest is tried; temporary files of a killed save are never
+    considered.
+
+    Returns:
+        The path, or None when the work dir holds no loadable checkpoint
+        (training then starts from the beginning).
+    """
+    if not osp.isdir(work_dir):
+        return None
+    for path in _candidates(work_dir):
+        try:
+            read_checkpoint(path)
+        except (FileNotFoundError, CheckpointError) as err:
+            print_log(f'--resume: skipping {err}', logger='current',
+                      level=logging.WARNING)
+            continue
+        return path
+    return None
