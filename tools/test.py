@@ -11,7 +11,10 @@ from mmengine.runner import Runner
 
 from fineclip.apis import (add_common_arguments, apply_common_options,
                            enable_local_imports, parse_with_common,
-                           prepare_embedded_default, setup_cpu_distributed)
+                           prepare_embedded_default, setup_distributed)
+from fineclip.datasets.loader_options import fit_loader_options
+from fineclip.engine.checkpoint_io import CheckpointError
+from fineclip.engine.train_setup import configure_test_precision
 
 
 def parse_args(argv=None):
@@ -56,9 +59,14 @@ def main(argv=None):
     enable_local_imports()  # before the config imports its plugins
     cfg = merge_args(Config.fromfile(args.config), args)
     prepare_embedded_default(cfg)
-    setup_cpu_distributed(cfg)
+    setup_distributed(cfg)  # after --dump added its metric: gathered too
+    configure_test_precision(cfg)  # TF32 on CUDA unless tf32=False
+    fit_loader_options(cfg)  # pin_memory/persistent_workers
     runner = Runner.from_cfg(cfg)
-    runner.test()
+    try:
+        runner.test()
+    except CheckpointError as err:  # names the file; no traceback
+        raise SystemExit(str(err)) from None
 
 
 if __name__ == '__main__':

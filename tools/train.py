@@ -6,8 +6,14 @@ from mmengine.runner import Runner
 
 from fineclip.apis import (add_common_arguments, apply_common_options,
                            enable_local_imports, parse_with_common,
-                           prepare_embedded_default, setup_cpu_distributed)
-from fineclip.engine.train_setup import configure_memory, configure_precision
+                           prepare_embedded_default, setup_distributed)
+from fineclip.apis.preparation import ensure_inputs_ready
+from fineclip.datasets.loader_options import fit_loader_options
+from fineclip.engine.checkpoint_io import (CheckpointError,
+                                           find_resumable_checkpoint)
+from fineclip.engine.work_dir_lock import training_lock
+from fineclip.engine.train_setup import (configure_global_batch,
+                                         configure_memory, configure_precision)
 
 
 def parse_args(argv=None):
@@ -39,6 +45,9 @@ def merge_args(cfg: Config, args) -> Config:
     """Applies the command-line options to the config."""
     cfg = apply_common_options(cfg, args.config, args.work_dir,
                                args.cfg_options, args.launcher)
+    # the process group first: it sets the rank's GPU, which the bf16 probe
+    # and the memory budget read, and gives the world size (global batch)
+    setup_distributed(cfg)
     if args.no_amp:
         cfg.precision = 'fp32'
     elif args.amp:
@@ -53,6 +62,7 @@ def merge_args(cfg: Config, args) -> Config:
     if args.amp and precision not in ('bf16', 'fp16'):
         raise SystemExit('--amp: this machine has neither a CUDA GPU nor a '
                          'CPU with native bf16; train without --amp (fp32).')
+    configure_global_batch(cfg)  # before the memory plan splits the batch
     configure_memory(cfg, precision)
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
@@ -66,9 +76,19 @@ def main(argv=None):
     enable_local_imports()  # before the config imports its plugins
     cfg = merge_args(Config.fromfile(args.config), args)
     prepare_embedded_default(cfg)
-    setup_cpu_distributed(cfg)
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    # after the embedded default exists: a missing input prints the checklist
+    ensure_inputs_ready(cfg, args.config, args.cfg_options)
+    fit_loader_options(cfg)  # pin_memory/persistent_workers
+    # one run per work dir; a second one would interleave checkpoints
+    with training_lock(cfg.work_dir):
+        if cfg.get('resume') and not cfg.get('load_from'):
+            # the newest checkpoint that loads, not only last_checkpoint
+            cfg.load_from = find_resumable_checkpoint(cfg.work_dir)
+        runner = Runner.from_cfg(cfg)
+        try:
+            runner.train()
+        except CheckpointError as err:  # names the file; no traceback
+            raise SystemExit(str(err)) from None
 
 
 if __name__ == '__main__':

@@ -50,6 +50,7 @@ def load_model_and_loader(config: str, checkpoint: str,
     """
     from mmengine.runner import Runner
 
+    from fineclip.datasets.loader_options import fit_loader_options
     from fineclip.engine.checkpoints import CheckpointError
     from .cli import load_data_tool_config
     from .model_builder import build_model
@@ -57,6 +58,7 @@ def load_model_and_loader(config: str, checkpoint: str,
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f"Checkpoint '{checkpoint}' does not exist.")
     cfg = load_data_tool_config(config, cfg_options)
+    fit_loader_options(cfg)  # pin_memory/persistent_workers
     loader = Runner.build_dataloader(cfg.get(loader_key))
     try:
         # the loader's classes, as ClassNamesHook gives them in a Runner

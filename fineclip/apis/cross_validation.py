@@ -14,6 +14,8 @@ import numpy as np
 from mmengine.config import Config
 from mmengine.runner import Runner, find_latest_checkpoint
 
+from fineclip.datasets.loader_options import fit_loader_options
+
 RESULT_FILE = 'fold_result.json'
 _LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
@@ -84,6 +86,7 @@ def train_and_test(cfg: Config, work_dir: str, val_holdout: float = 0.0,
     if osp.isfile(result_path):
         with open(result_path) as f:
             return dict(json.load(f), reused=True)
+    fit_loader_options(cfg)  # pin_memory/persistent_workers
     runner = Runner.from_cfg(cfg)
     runner.train()
     epochs = runner.train_loop.max_epochs

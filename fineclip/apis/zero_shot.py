@@ -12,6 +12,7 @@ import numpy as np
 from mmengine.config import Config
 from mmengine.runner import Runner, find_latest_checkpoint
 
+from fineclip.datasets.loader_options import fit_loader_options
 from .cross_validation import train_and_test
 from .embedded_default import prepare_embedded_default
 
@@ -38,6 +39,7 @@ def test_config(cfg: Config, work_dir: str,
     cfg.resume = False
     cfg.experiment_name = osp.basename(work_dir.rstrip('/'))
     prepare_embedded_default(cfg)
+    fit_loader_options(cfg)  # pin_memory/persistent_workers
     runner = Runner.from_cfg(cfg)
     return {k: float(v) for k, v in runner.test().items() if np.isscalar(v)}
 

@@ -4,9 +4,13 @@
 [--decode ends|all|none]``
 
 For each split (and fold), prints clips per class, frame-count statistics,
-clips shorter than the config's T and every problem found (bad split-file
-lines, missing or empty clip folders, unreadable frames, mixed frame sizes),
-each naming its file. Exits with status 1 when it found a problem.
+clips shorter than the config's T and every problem found, counted by
+kind with the first few and the command that fixes them: bad split-file
+lines, missing or empty clip folders, unreadable frames or videos, mixed
+frame sizes, missing or unreadable face-map files (FineCLIPER*), clips
+without a description and descriptions of no clip (FineCLIPER†). A split
+that cannot be read at all is reported too; nothing is raised. Exits with
+status 1 when it found a problem.
 """
 import argparse
 import sys
@@ -14,9 +18,8 @@ import sys
 from mmengine.config import DictAction
 
 from fineclip.apis import load_config, prepare_embedded_default
-from fineclip.datasets.bare import bare_datasets
-from fineclip.datasets.inspection import (decode_problems, format_report,
-                                          split_report)
+from fineclip.apis.preparation import PrepareOptions, check_dataset
+from fineclip.utils.config import import_custom_modules
 
 
 def parse_args(argv=None):
@@ -37,21 +40,11 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
-    prepare_embedded_default(cfg)
-    num_frames = next(
-        (step['num_frames'] for step in cfg.train_dataloader.dataset.pipeline
-         if step['type'] == 'SampleFrameIndices'), 16)
-    found = 0
-    # every split (and fold) of the training set, problems listed, not raised
-    for name, dataset, _ in bare_datasets(cfg, ('train', 'test'), args.folds,
-                                          on_bad_clip='skip',
-                                          side_inputs=True):
-        dataset.bad_clips += decode_problems(dataset, args.decode)
-        report = split_report(dataset, num_frames)
-        print(format_report(name, report, num_frames), flush=True)
-        found += len(report['problems'])
-    print(f'\n{found} problem(s) found.')
-    return 1 if found else 0
+    import_custom_modules(cfg)
+    prepare_embedded_default(cfg, parts=('synthetic_data', ))
+    found = check_dataset(cfg, PrepareOptions(args.config, args.cfg_options),
+                          args.folds, args.decode)
+    return 1 if any(found.values()) else 0
 
 
 if __name__ == '__main__':
