@@ -53,6 +53,10 @@ setup(
         # tools/infer.py's face detector (MTCNN with bundled weights); 2.6
         # pins torch<2.3.
         'infer': ['facenet-pytorch==2.5.3'],
+        # Video-LLaVA descriptions on a GPU: transformers needs accelerate
+        # for device_map, which loads the 7B model straight onto the rank's
+        # GPU instead of through 15 GB of host memory.
+        'mllm': ['accelerate>=0.26'],
     },
     zip_safe=False,
 )

@@ -51,7 +51,8 @@ def load_model_and_loader(config: str, checkpoint: str,
     from mmengine.runner import Runner
 
     from fineclip.datasets.loader_options import fit_loader_options
-    from fineclip.engine.checkpoints import CheckpointError
+    from fineclip.engine.checkpoint_io import (CheckpointError,
+                                               UnreadableCheckpointError)
     from .cli import load_data_tool_config
     from .model_builder import build_model
 
@@ -65,6 +66,8 @@ def load_model_and_loader(config: str, checkpoint: str,
         model = build_model(cfg, checkpoint,
                             device=device or default_device(),
                             class_names=loader.dataset.metainfo['classes'])
+    except UnreadableCheckpointError:
+        raise  # about the file, not the config: its message says all
     except CheckpointError as err:
         raise RuntimeError(
             f"'{checkpoint}' does not fit the model of '{config}': was it "

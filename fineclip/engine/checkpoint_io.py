@@ -38,6 +38,11 @@ class CheckpointError(RuntimeError):
     """A checkpoint that cannot be read or does not fit the model."""
 
 
+class UnreadableCheckpointError(CheckpointError):
+    """A checkpoint file that cannot be read safely (truncated, corrupt, or
+    holding pickled objects that could run code), whatever the model."""
+
+
 def _write_bytes(f, data: bytes) -> None:
     """Writes all of ``data`` to an open file (a seam for fault tests)."""
     f.write(data)
@@ -101,9 +106,10 @@ def read_checkpoint(path: str, map_location='cpu') -> dict:
 
     Raises:
         FileNotFoundError: no such file.
-        CheckpointError: truncated or corrupt, or pickled objects other
-            than tensors, plain containers and the few MMEngine types
-            :mod:`fineclip.compat` allows; the message names the file.
+        UnreadableCheckpointError: truncated or corrupt, or pickled
+            objects other than tensors, plain containers and the few
+            MMEngine types :mod:`fineclip.compat` allows; the message
+            names the file.
 
     Returns:
         The loaded object (a dict for every MMEngine checkpoint).
@@ -115,7 +121,7 @@ def read_checkpoint(path: str, map_location='cpu') -> dict:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         first = str(err).strip().splitlines()[0][:300]
-        raise CheckpointError(
+        raise UnreadableCheckpointError(
             f"'{path}' was refused: it holds pickled objects other than "
             'tensors and plain containers, which could run code when '
             'loaded. FineCLIP reads checkpoints with weights_only=True; '
@@ -124,7 +130,7 @@ def read_checkpoint(path: str, map_location='cpu') -> dict:
     except (RuntimeError, EOFError, OSError, ValueError,
             zipfile.BadZipFile) as err:
         size = osp.getsize(path)
-        raise CheckpointError(
+        raise UnreadableCheckpointError(
             f"Cannot read checkpoint '{path}' ({size} bytes): it is "
             'truncated or corrupt (a copy or a save that did not finish?): '
             f'{str(err).strip()[:300]}') from err

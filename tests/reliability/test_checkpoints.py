@@ -10,7 +10,8 @@ import os.path as osp
 import pytest
 import torch
 
-from fineclip.engine.checkpoint_io import CheckpointError, read_checkpoint
+from fineclip.engine.checkpoint_io import (UnreadableCheckpointError,
+                                           read_checkpoint)
 from tests.helpers import TINY_ARCH, call_tool_main
 
 REASON = dict(truncated='truncated or corrupt',
@@ -77,13 +78,16 @@ def _check_refused(run, kind, path, marker):
     if kind == 'variant':
         assert "['face_maps', 'video']" in out and "['video']" in out, \
             out[-2000:]
+    else:  # a bad file, not a wrong config: no hint at the config
+        assert 'does not fit the model' not in out, out[-2000:]
     assert not osp.exists(marker)
 
 
 def test_read_checkpoint_refuses_each_kind(bad_checkpoints):
     files, marker = bad_checkpoints['files'], bad_checkpoints['marker']
     for kind in ('truncated', 'code'):
-        with pytest.raises(CheckpointError, match=REASON[kind]) as err:
+        with pytest.raises(UnreadableCheckpointError,
+                           match=REASON[kind]) as err:
             read_checkpoint(files[kind])
         assert files[kind] in str(err.value)
     assert not osp.exists(marker)

@@ -193,14 +193,22 @@ def test_config_clips_need_neither_maps_nor_descriptions(synthetic_root):
 
 def test_upgrade_rewrites_the_earlier_layout_in_place(synthetic_root,
                                                       tmp_path):
-    import shutil
-
     from fineclip.datasets.face_maps import face_map_layout
-    # the synthetic generator writes the earlier layout (one parsing array)
+    # the synthetic maps written again in the earlier layout (one parsing
+    # array), as files extracted before the per-frame members were
+    source = osp.join(synthetic_root, 'face_maps')
     folder = str(tmp_path / 'maps')
-    shutil.copytree(osp.join(synthetic_root, 'face_maps'), folder)
-    names = sorted(os.listdir(folder))
-    before = {n: load_face_maps(osp.join(folder, n)) for n in names}
+    os.makedirs(folder)
+    names = sorted(os.listdir(source))
+    before = {n: load_face_maps(osp.join(source, n)) for n in names}
+    units = {}
+    for n in names:
+        with np.load(osp.join(source, n)) as f:
+            units[n] = f['action_units']
+        maps = before[n]
+        np.savez_compressed(osp.join(folder, n), landmarks=maps.landmarks,
+                            face_found=maps.face_found, parsing=maps.parsing,
+                            action_units=units[n])
     assert {face_map_layout(osp.join(folder, n)) for n in names} == {'array'}
     out = run_tool_main('tools/data/extract_face_maps.py',
                         [folder, '--upgrade', '--workers', '0'])
@@ -213,6 +221,8 @@ def test_upgrade_rewrites_the_earlier_layout_in_place(synthetic_root,
         for key in ('landmarks', 'face_found', 'parsing'):
             assert np.array_equal(getattr(after, key),
                                   getattr(before[name], key))
+        with np.load(path) as f:  # extra arrays kept
+            assert np.array_equal(f['action_units'], units[name])
     again = run_tool_main('tools/data/extract_face_maps.py',
                           [folder, '--upgrade'])
     assert f'0 of {len(names)} face-map files rewritten' in again
