@@ -19,6 +19,7 @@ from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 from fineclip.apis import load_config, prepare_embedded_default
+from fineclip.datasets.loader_options import fit_loader_options
 from fineclip.registry import DATASETS
 
 # What the steps of the DFER pipelines do, for the table.
@@ -67,6 +68,8 @@ def step_times(dataset_cfg: dict, clips: int) -> Dict[str, float]:
 
 def clips_per_second(loader_cfg: dict, clips: int) -> float:
     """Loads ``clips`` clips (after one warm-up batch) and times it."""
+    # no pinning without a GPU, no persistent workers at num_workers=0
+    fit_loader_options(dict(train_dataloader=loader_cfg))
     loader = Runner.build_dataloader(loader_cfg, seed=0)
     iterator = iter(loader)
     next(iterator)  # workers start and the first batch warms caches
