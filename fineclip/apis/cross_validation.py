@@ -15,6 +15,8 @@ from mmengine.config import Config
 from mmengine.runner import Runner, find_latest_checkpoint
 
 from fineclip.datasets.loader_options import fit_loader_options
+from fineclip.engine.train_setup import configure_training
+from fineclip.engine.work_dir_lock import training_lock
 
 RESULT_FILE = 'fold_result.json'
 _LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
@@ -86,9 +88,13 @@ def train_and_test(cfg: Config, work_dir: str, val_holdout: float = 0.0,
     if osp.isfile(result_path):
         with open(result_path) as f:
             return dict(json.load(f), reused=True)
+    # as tools/train.py: without the memory plan a FineCLIPER* fold at the
+    # paper's batch would not fit a 24 GB card
+    configure_training(cfg)
     fit_loader_options(cfg)  # pin_memory/persistent_workers
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    with training_lock(work_dir):  # one run per work dir, as train.py
+        runner = Runner.from_cfg(cfg)
+        runner.train()
     epochs = runner.train_loop.max_epochs
     protocol = (f'last epoch ({epochs}) of each run, evaluated on the '
                 'test split; no checkpoint selection')

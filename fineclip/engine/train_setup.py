@@ -221,3 +221,19 @@ def configure_memory(cfg: Config, precision: Optional[str],
 def _has_batch_contrast(model_cfg: dict) -> bool:
     return any((branch.get('alignment_weight') or 0) > 0
                for branch in (model_cfg.get('branches') or {}).values())
+
+
+def configure_training(cfg: Config) -> Optional[str]:
+    """What ``tools/train.py`` does to a config before its Runner, for the
+    drivers that train several runs in one process (cross-validation,
+    seed comparisons, zero-shot sources): precision and TF32, learning
+    rates scaled to the global batch, then the memory plan (in that
+    order: the plan splits the batch the rates were scaled for).
+
+    Returns:
+        str: the precision in use (``None``: the config's wrapper kept).
+    """
+    precision = configure_precision(cfg)
+    configure_global_batch(cfg)
+    configure_memory(cfg, precision)
+    return precision

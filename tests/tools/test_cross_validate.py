@@ -17,6 +17,9 @@ def test_two_folds_then_resume(tiny_data, tmp_path):
     out = run_tool_main('tools/cross_validate.py', [
         config, '--folds', '1', '2', '--work-dir', work_dir])
     assert 'fold 1: trained' in out and 'fold 2: trained' in out
+    # each fold gets tools/train.py's set-up: precision, global batch
+    assert out.count('Training precision: fp32') == 2, out[-3000:]
+    assert out.count("the recipe's base batch is 16") == 2, out[-3000:]
     with open(osp.join(work_dir, 'cv_results.json')) as f:
         summary = json.load(f)
     assert summary['folds'] == [1, 2]
