@@ -8,10 +8,12 @@ again, and a fold interrupted mid-training resumes from its checkpoint.
 import copy
 import json
 import os.path as osp
+import time
 from typing import Dict, List, Sequence
 
 import numpy as np
 from mmengine.config import Config
+from mmengine.logging import MMLogger
 from mmengine.runner import Runner, find_latest_checkpoint
 
 from fineclip.datasets.loader_options import fit_loader_options
@@ -88,6 +90,10 @@ def train_and_test(cfg: Config, work_dir: str, val_holdout: float = 0.0,
     if osp.isfile(result_path):
         with open(result_path) as f:
             return dict(json.load(f), reused=True)
+    # The set-up lines go to a logger of this run's own: the current one is
+    # the previous fold's, whose log file they do not belong in and whose
+    # duplicate filter would swallow a warning already given for that fold.
+    MMLogger.get_instance(f'setup_{osp.abspath(work_dir)}_{time.time_ns()}')
     # as tools/train.py: without the memory plan a FineCLIPER* fold at the
     # paper's batch would not fit a 24 GB card
     configure_training(cfg)
