@@ -17,17 +17,23 @@ data_root = 'data/synthetic_dfew'
 tiny_clip_file = 'data/tiny_clip/tiny_clip.pth'
 num_frames = 8
 input_size = 64
+# 16-px patches as in ViT-B/16 (16 tokens a frame): against 8-px patches
+# (64 tokens) the first run fell from about 6 to under 4 minutes on 2 cores
+# and val UAR rose from 0.60 to 0.73, given twice the image-tower
+# pretraining steps (which the cheaper tokens pay for; with the old 500
+# steps 16-px patches reached only 0.54).
 tiny_clip_arch = dict(
     embed_dim=128,
-    vision_cfg=dict(image_size=input_size, layers=4, width=128, patch_size=8,
-                    head_width=32),
+    vision_cfg=dict(image_size=input_size, layers=4, width=128,
+                    patch_size=16, head_width=32),
     text_cfg=dict(context_length=32, vocab_size=49408, width=128, heads=4,
                   layers=4))
 
 embedded_default = dict(
     synthetic_data=dict(layout='dfew', out_dir=data_root, num_clips=350,
                         seed=0),
-    tiny_clip=dict(out_file=tiny_clip_file, arch=tiny_clip_arch))
+    tiny_clip=dict(out_file=tiny_clip_file, arch=tiny_clip_arch,
+                   image_steps=1000))
 
 model = dict(
     # _delete_: a shapes dict replaces the base's architecture name.

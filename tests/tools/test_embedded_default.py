@@ -2,7 +2,7 @@
 
 The run is the session's ``embedded_default_run`` (tests/conftest.py): the
 real thing in a clean folder (synthetic data generation, tiny CLIP
-pretraining, 10 epochs of FineCLIPER, then tools/test.py), about 6 minutes
+pretraining, 10 epochs of FineCLIPER, then tools/test.py), about 4 minutes
 on 2 CPU cores; this checks the numbers the README promises.
 """
 import glob
