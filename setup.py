@@ -43,7 +43,7 @@ setup(
     ],
     extras_require={
         # scikit-learn: the tests cover the refinement leakage classifier.
-        'dev': ['pytest', 'scikit-learn>=1.3'],
+        'dev': ['pytest', 'pytest-xdist>=3.5', 'scikit-learn>=1.3'],
         # tools/data/refine_descriptions.py's leakage classifier (only with
         # --config or --labels; refinement itself needs nothing extra).
         'refine': ['scikit-learn>=1.3'],

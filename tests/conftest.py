@@ -10,6 +10,12 @@ import os
 # Hub look-ups retry for minutes without a network; tests never download.
 os.environ['HF_HUB_OFFLINE'] = '1'
 os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
+# Under pytest-xdist each worker gets one torch thread (and so do the
+# tools it starts): two workers with two threads each would fight for
+# CI's two cores. Set before torch is imported, which reads it once.
+_XDIST_WORKER = 'PYTEST_XDIST_WORKER' in os.environ
+if _XDIST_WORKER:
+    os.environ.setdefault('OMP_NUM_THREADS', '1')
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
@@ -18,6 +24,9 @@ from mmengine.registry import init_default_scope  # noqa: E402
 import fineclip  # noqa: E402,F401
 
 from fineclip.models.clip.builder import NAMED_ARCHS  # noqa: E402
+
+if _XDIST_WORKER:
+    torch.set_num_threads(int(os.environ['OMP_NUM_THREADS']))
 
 TINY_ARCH = NAMED_ARCHS['fineclip-tiny']
 CLASSES = ('Happy', 'Sad', 'Neutral', 'Angry', 'Surprise', 'Disgust', 'Fear')
