@@ -3,9 +3,15 @@ the session's synthetic set and small trained run.
 
 Session fixtures are made once and shared read-only: a test that writes
 files works in its own ``tmp_path`` (a copy, if it must change the data).
-Their teardown checks that no test wrote into them.
+Their teardown checks that no test wrote into them. The synthetic set and
+the small trained run are made once for all pytest-xdist workers.
+
+Tests marked ``slow(seconds)`` run first, the longest first, so that the
+two workers finish together instead of one waiting on a late long test.
 """
+import json
 import os
+import shutil
 
 # Hub look-ups retry for minutes without a network; tests never download.
 os.environ['HF_HUB_OFFLINE'] = '1'
@@ -30,6 +36,21 @@ if _XDIST_WORKER:
 
 TINY_ARCH = NAMED_ARCHS['fineclip-tiny']
 CLASSES = ('Happy', 'Sad', 'Neutral', 'Angry', 'Surprise', 'Disgust', 'Fear')
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        'markers', 'slow(seconds): a test that takes about this long on one '
+        'CI core; runs first, longest first (scheduling only)')
+
+
+def pytest_collection_modifyitems(config, items):
+    """Longest tests first: with ``--dist worksteal`` the idle worker takes
+    the short ones from the other's queue, so both finish together."""
+    def seconds(item):
+        marker = item.get_closest_marker('slow')
+        return marker.args[0] if marker else 0
+    items.sort(key=seconds, reverse=True)  # stable: the rest keep order
 
 
 @pytest.fixture(autouse=True)
@@ -96,21 +117,52 @@ def read_only_tree():
 
 
 @pytest.fixture(scope='session')
-def tiny_data(tmp_path_factory, read_only_tree):
-    """The 35-clip synthetic DFEW-layout set (40x40, up to 20 frames) the
-    small training runs use; made once per session, read-only."""
-    from fineclip.datasets.synthetic import generate_synthetic_dfew
-    root = str(tmp_path_factory.mktemp('e2e') / 'synthetic_dfew')
-    generate_synthetic_dfew(root, num_clips=35, seed=5, image_size=40,
-                            max_frames=20, progress=False)
-    return read_only_tree(root)
+def run_once(tmp_path_factory):
+    """Returns ``once(name, make)``: ``make(folder)`` runs once for the
+    whole test run, in whichever pytest-xdist worker asks first, in a new
+    ``folder`` all workers see; the others wait for it and get what it
+    returned (it must be JSON). Without workers it is one call.
+    """
+    from filelock import FileLock
+    base = tmp_path_factory.getbasetemp()
+    if _XDIST_WORKER:  # popen-gwN/: its parent is the run's, shared
+        base = base.parent
+
+    def once(name: str, make):
+        result = base / f'run_once_{name}.json'
+        with FileLock(str(result) + '.lock'):
+            if result.is_file():
+                return json.loads(result.read_text())
+            folder = base / f'run_once_{name}'
+            shutil.rmtree(folder, ignore_errors=True)  # a failed attempt
+            folder.mkdir()
+            value = make(folder)
+            result.write_text(json.dumps(value))
+            return value
+
+    return once
 
 
 @pytest.fixture(scope='session')
-def small_trained_run(tiny_data, tmp_path_factory, read_only_tree):
+def tiny_data(run_once, read_only_tree):
+    """The 35-clip synthetic DFEW-layout set (40x40, up to 20 frames) the
+    small training runs use; made once per test run, read-only."""
+    from fineclip.datasets.synthetic import generate_synthetic_dfew
+
+    def make(folder):
+        root = str(folder / 'synthetic_dfew')
+        generate_synthetic_dfew(root, num_clips=35, seed=5, image_size=40,
+                                max_frames=20, progress=False)
+        return root
+
+    return read_only_tree(run_once('tiny_data', make))
+
+
+@pytest.fixture(scope='session')
+def small_trained_run(tiny_data, run_once, read_only_tree):
     """The small config trained for 2 epochs on ``tiny_data``, and its last
-    checkpoint tested with ``--dump``: one run the tests that need a
-    trained model share (read-only).
+    checkpoint tested with ``--dump``: one run (per test run, whatever the
+    workers) that the tests needing a trained model share, read-only.
 
     Both go through the real command line (``python tools/train.py``,
     ``python tools/test.py``): the suite's check that the tools work as
@@ -121,19 +173,25 @@ def small_trained_run(tiny_data, tmp_path_factory, read_only_tree):
         ``epochs`` and ``test_log`` (tools/test.py's output).
     """
     from tests.helpers import run_tool, write_small_config
-    folder = tmp_path_factory.mktemp('small_trained_run')
-    epochs = 2
-    config = write_small_config(folder, tiny_data, max_epochs=epochs)
-    work_dir = str(folder / 'work')
-    run_tool(['tools/train.py', config, '--work-dir', work_dir])
-    checkpoint = os.path.join(work_dir, f'epoch_{epochs}.pth')
-    dump = str(folder / 'preds.pkl')
-    # The test run adds a newer log folder without scalars to the work dir.
-    log = run_tool(['tools/test.py', config, checkpoint, '--work-dir',
-                    work_dir, '--dump', dump])
-    read_only_tree(str(folder))
-    return dict(config=config, work_dir=work_dir, checkpoint=checkpoint,
-                dump=dump, epochs=epochs, test_log=log)
+
+    def make(folder):
+        epochs = 2
+        config = write_small_config(folder, tiny_data, max_epochs=epochs)
+        work_dir = str(folder / 'work')
+        run_tool(['tools/train.py', config, '--work-dir', work_dir])
+        checkpoint = os.path.join(work_dir, f'epoch_{epochs}.pth')
+        dump = str(folder / 'preds.pkl')
+        # The test run adds a newer log folder without scalars to the
+        # work dir.
+        log = run_tool(['tools/test.py', config, checkpoint, '--work-dir',
+                        work_dir, '--dump', dump])
+        return dict(folder=str(folder), config=config, work_dir=work_dir,
+                    checkpoint=checkpoint, dump=dump, epochs=epochs,
+                    test_log=log)
+
+    run = run_once('small_trained_run', make)
+    read_only_tree(run['folder'])
+    return run
 
 
 @pytest.fixture(scope='session')

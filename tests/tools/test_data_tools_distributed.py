@@ -212,6 +212,7 @@ def test_face_map_writers_use_their_own_temporary_names(tmp_path,
 
 
 # --- two ranks against one process ----------------------------------------
+@pytest.mark.slow(15)
 @needs_gloo
 def test_two_ranks_describe_like_one_process_and_a_killed_rank_resumes(
         data, tool_env, tmp_path):
@@ -243,6 +244,7 @@ def test_two_ranks_describe_like_one_process_and_a_killed_rank_resumes(
     assert again['described'] == 0 and again['skipped'] == 14
 
 
+@pytest.mark.slow(15)
 @needs_gloo
 def test_two_ranks_extract_like_one_process_and_a_killed_rank_resumes(
         data, tool_env, tmp_path):

@@ -87,6 +87,7 @@ train_cfg = dict(max_epochs=1, val_interval=100)
 '''
 
 
+@pytest.mark.slow(31)
 @pytest.mark.skipif(not torch.distributed.is_gloo_available(),
                     reason='torch built without gloo')
 @pytest.mark.parametrize('workers', [0, 2])

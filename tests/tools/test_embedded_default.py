@@ -9,6 +9,8 @@ import glob
 import json
 import os.path as osp
 
+import pytest
+
 
 def _metrics(work_dir, tag):
     path = sorted(glob.glob(
@@ -17,6 +19,7 @@ def _metrics(work_dir, tag):
         return json.load(f)
 
 
+@pytest.mark.slow(225)
 def test_main_command_reaches_uar_half(embedded_default_run):
     run = embedded_default_run
     cwd, work_dir = run['cwd'], run['work_dir']
