@@ -41,7 +41,8 @@ CLASSES = ('Happy', 'Sad', 'Neutral', 'Angry', 'Surprise', 'Disgust', 'Fear')
 def pytest_configure(config):
     config.addinivalue_line(
         'markers', 'slow(seconds): a test that takes about this long on one '
-        'CI core; runs first, longest first (scheduling only)')
+        'CI core; runs first, longest first (scheduling only; a bare slow '
+        'counts as 1 s)')
 
 
 def pytest_collection_modifyitems(config, items):
@@ -49,7 +50,9 @@ def pytest_collection_modifyitems(config, items):
     the short ones from the other's queue, so both finish together."""
     def seconds(item):
         marker = item.get_closest_marker('slow')
-        return marker.args[0] if marker else 0
+        if marker is None:
+            return 0
+        return marker.args[0] if marker.args else 1
     items.sort(key=seconds, reverse=True)  # stable: the rest keep order
 
 
@@ -169,8 +172,9 @@ def small_trained_run(tiny_data, run_once, read_only_tree):
     scripts, not only as ``main(argv)``.
 
     Returns:
-        dict: ``config``, ``work_dir``, ``checkpoint``, ``dump`` (paths),
-        ``epochs`` and ``test_log`` (tools/test.py's output).
+        dict: ``folder`` (holding all of it), ``config``, ``work_dir``,
+        ``checkpoint``, ``dump`` (paths), ``epochs`` and ``test_log``
+        (tools/test.py's output).
     """
     from tests.helpers import run_tool, write_small_config
 
