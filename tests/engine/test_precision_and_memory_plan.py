@@ -89,7 +89,10 @@ def test_micro_batches_with_accumulation_give_the_whole_batch_update():
     whole = _one_step(micro=8, counts=1)
     micro = _one_step(micro=2, counts=4)
     for name, value in whole.items():
-        assert torch.allclose(value, micro[name], atol=1e-6), name
+        # fp32 sums taken in another order: measured up to 2.7e-6 apart on
+        # an AVX-512 machine (updates of 0.1-1 at lr 1); a micro-batch lost
+        # or weighted wrongly moves a weight by a share of its update.
+        assert torch.allclose(value, micro[name], atol=2e-5, rtol=1e-4), name
     # the step moved the adapters (lr 1): the comparison is not vacuous
     torch.manual_seed(0)
     init = {n: p.detach() for n, p in MODELS.build(
