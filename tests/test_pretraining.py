@@ -7,6 +7,7 @@ import torch
 from fineclip.models.clip import build_clip
 from fineclip.pretraining import pretrain_tiny_clip, tiny_clip_ready
 from fineclip.pretraining.tiny_clip import (_multi_positive_loss,
+                                            _tune_text_tower,
                                             patch_class_mix,
                                             render_pretraining_set)
 
@@ -54,3 +55,53 @@ def test_pretrain_writes_loadable_weights(tiny_arch, tmp_path):
     random = build_clip(tiny_arch)
     assert not torch.equal(model.visual.conv1.weight,
                            random.visual.conv1.weight)
+
+
+def _plain_adamw_text_tuning(model, image_feats, tokens, caption_ids, steps,
+                             batch_size, lr, rng, progress):
+    """Stage 2 as AdamW over the whole token table: the reference."""
+    params = [p for n, p in model.named_parameters()
+              if not n.startswith('visual.')]
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.05)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=lr, total_steps=steps, pct_start=0.1)
+    for _ in range(steps):
+        idx = torch.as_tensor(rng.randint(0, len(tokens), batch_size))
+        text = model.encode_text(tokens[idx], normalize=True)
+        logits = model.logit_scale.exp() * image_feats[idx] @ text.t()
+        ids = caption_ids[idx]
+        loss = _multi_positive_loss(logits, (ids[:, None] == ids[None]).float())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        with torch.no_grad():
+            model.logit_scale.clamp_(0, 4.6052)
+
+
+def test_text_stage_holding_only_used_rows_is_bitwise_adamw(tiny_arch):
+    # tokens 3..40 in use, the rest of the 49,408 rows never seen
+    tokens = torch.randint(3, 40, (24, tiny_arch['text_cfg']['context_length']))
+    tokens[:, -1] = 49407  # an end-of-text token, which the pooling finds
+    caption_ids = torch.arange(24) % 7
+    image_feats = torch.nn.functional.normalize(torch.randn(24, 32), dim=-1)
+    models = []
+    for tune in (_tune_text_tower, _plain_adamw_text_tuning):
+        torch.manual_seed(0)
+        model = build_clip(tiny_arch, freeze=False)
+        model.visual.requires_grad_(False)
+        tune(model, image_feats, tokens, caption_ids, steps=6, batch_size=8,
+             lr=3e-2, rng=np.random.RandomState(0), progress=False)
+        models.append(model)
+    used_rows, full_table = (m.state_dict() for m in models)
+    assert type(models[0].token_embedding) is torch.nn.Embedding  # restored
+    assert used_rows.keys() == full_table.keys()
+    for key, value in full_table.items():
+        assert torch.equal(used_rows[key], value), key
+    # the stage moved the rows in use and only decayed the others
+    torch.manual_seed(0)
+    init = build_clip(tiny_arch, freeze=False).token_embedding.weight
+    table = full_table['token_embedding.weight']
+    assert not torch.allclose(table[3:40], init[3:40], atol=1e-3)
+    decay = table[100:-1] / init[100:-1]  # the last, end of text, in use
+    assert ((decay < 1) & (decay > 0.98)).all()

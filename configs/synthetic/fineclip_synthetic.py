@@ -10,7 +10,8 @@ _base_ = [
 # fp32 even on CPUs with native bf16: at the tiny CLIP's width (128) bf16
 # autocast made a training step 2.2x slower, not faster (batch 16 on 2
 # cores: 8.35 vs 3.82 s, tools/analysis/benchmark.py --amp), and fp32 keeps
-# the demo's numbers the same on every machine.
+# the demo's numbers independent of whether a CPU has bf16 (the last bits
+# of float sums still differ between CPU types: README, Results).
 precision = 'fp32'
 
 data_root = 'data/synthetic_dfew'

@@ -91,7 +91,7 @@ def ensure_tiny_clip(out_file: str, arch: dict, **kwargs) -> str:
         return out_file
     print_log(
         f'Pretraining the tiny CLIP into {out_file} (first use only, '
-        'about two minutes on 2 CPU cores)...',
+        'about a minute on 2 CPU cores)...',
         logger='current')
     info = pretrain_tiny_clip(out_file, arch, **kwargs)
     print_log(f'Tiny CLIP ready: {info}', logger='current')
