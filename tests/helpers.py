@@ -111,13 +111,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_torchrun(args, nproc=2):
+def run_torchrun(args, *more, nproc=2):
     """Runs ``python -m torch.distributed.run`` with ``nproc`` processes
     on this machine (``--launcher pytorch``, one OpenMP thread each) and
     asserts that it succeeded.
 
     Args:
         args: The tool's path (relative to the repository) and arguments.
+        *more: Further tools with their arguments, run one after another
+            in the same ranks (``tests/tool_sequence.py``): one job where a
+            user would start one per tool, for the interpreter starts and
+            imports it saves.
         nproc: How many ranks.
 
     Returns:
@@ -126,10 +130,18 @@ def run_torchrun(args, nproc=2):
     env = dict(os.environ, HF_HUB_OFFLINE='1', OMP_NUM_THREADS='1',
                PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH',
                                                              ''))
-    cmd = [sys.executable, '-m', 'torch.distributed.run',
-           f'--nproc_per_node={nproc}', f'--master_port={free_port()}',
-           osp.join(ROOT, args[0])] + list(args[1:]) + ['--launcher',
+    commands = [[osp.join(ROOT, c[0])] + list(c[1:]) + ['--launcher',
                                                         'pytorch']
+                for c in (args, ) + more]
+    if more:
+        script = [osp.join(ROOT, 'tests', 'tool_sequence.py')]
+        for command in commands:
+            script += (['--then'] if len(script) > 1 else []) + command
+    else:
+        script = commands[0]
+    cmd = [sys.executable, '-m', 'torch.distributed.run',
+           f'--nproc_per_node={nproc}', f'--master_port={free_port()}'
+           ] + script
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

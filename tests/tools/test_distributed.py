@@ -40,23 +40,24 @@ def test_two_gloo_processes_match_one_process(tiny_data, tmp_path):
             f.write(DETERMINISTIC.format(base=small, batch=batch))
 
     one_dir, two_dir = str(tmp_path / 'one'), str(tmp_path / 'two')
+    ckpt = osp.join(two_dir, 'epoch_1.pth')
     run_tool_main('tools/train.py', [configs['one'], '--work-dir', one_dir])
-    out = run_torchrun(['tools/train.py', configs['two'], '--work-dir',
-                        two_dir])
+    # one job: train on two ranks, then test its checkpoint on two ranks
+    out = run_torchrun(
+        ['tools/train.py', configs['two'], '--work-dir', two_dir],
+        ['tools/test.py', configs['two'], ckpt, '--work-dir',
+         str(tmp_path / 't2')])
     assert 'world_size: 2' in out or 'Distributed launcher: pytorch' in out
 
     one = torch.load(osp.join(one_dir, 'epoch_1.pth'), weights_only=True)
-    two = torch.load(osp.join(two_dir, 'epoch_1.pth'), weights_only=True)
+    two = torch.load(ckpt, weights_only=True)
     assert one['state_dict'].keys() == two['state_dict'].keys()
     for key, value in one['state_dict'].items():
         # the same updates; only the order of float sums differs
         assert torch.allclose(value, two['state_dict'][key], atol=1e-5,
                               rtol=1e-4), key
 
-    ckpt = osp.join(two_dir, 'epoch_1.pth')
     single = _metrics(run_tool_main('tools/test.py', [
         configs['one'], ckpt, '--work-dir', str(tmp_path / 't1')]))
-    gathered = _metrics(run_torchrun(['tools/test.py', configs['two'],
-                                      ckpt, '--work-dir',
-                                      str(tmp_path / 't2')]))
+    gathered = _metrics(out)  # training logs Epoch(val), the test Epoch(test)
     assert single == gathered

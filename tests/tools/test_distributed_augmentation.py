@@ -90,42 +90,49 @@ train_cfg = dict(max_epochs=1, val_interval=100)
 @pytest.mark.slow(31)
 @pytest.mark.skipif(not torch.distributed.is_gloo_available(),
                     reason='torch built without gloo')
-@pytest.mark.parametrize('workers', [0, 2])
 def test_ranks_draw_different_reproducible_augmentations(
-        tiny_data, tmp_path, monkeypatch, workers):
+        tiny_data, tmp_path, monkeypatch):
     (tmp_path / 'augmentation_probe.py').write_text(PLUGIN)
     monkeypatch.setenv('PYTHONPATH', str(tmp_path))
     small = write_small_config(tmp_path, tiny_data, max_epochs=1)
 
     def run(name):
-        out = tmp_path / name
-        out.mkdir()
-        config = tmp_path / f'{name}.py'
-        config.write_text(RANDOM_RUN.format(base=small, out=str(out),
-                                            workers=workers))
-        run_torchrun(['tools/train.py', str(config), '--work-dir',
-                      str(tmp_path / f'work_{name}')])
-        ranks = []
-        for rank in (0, 1):
-            with open(os.path.join(out, f'rank{rank}.json')) as f:
-                ranks.append(json.load(f))
-        return ranks
+        """One torchrun job: the run without and the run with dataloader
+        workers, one after the other; each rank's records of both."""
+        trainings, outs = [], {}
+        for workers in (0, 2):
+            out = outs[workers] = tmp_path / f'{name}_{workers}w'
+            out.mkdir()
+            config = tmp_path / f'{name}_{workers}w.py'
+            config.write_text(RANDOM_RUN.format(base=small, out=str(out),
+                                                workers=workers))
+            trainings.append(['tools/train.py', str(config), '--work-dir',
+                              str(tmp_path / f'work_{name}_{workers}w')])
+        run_torchrun(*trainings)
+        records = {}
+        for workers, out in outs.items():
+            records[workers] = []
+            for rank in (0, 1):
+                with open(os.path.join(out, f'rank{rank}.json')) as f:
+                    records[workers].append(json.load(f))
+        return records
 
     first = run('first')
-    rank0, rank1 = first
-    assert len(rank0) == len(rank1) > 0
-    # Sharing a stream shows in the states samples start from: the first
-    # sample of each worker (of the epoch, without workers) starts from the
-    # same state on both ranks. Crops alone would not show it here: the
-    # clips' lengths change how many numbers frame sampling takes, so the
-    # crops of a shared stream part after the first sample. Without workers
-    # the pipeline runs in the main process, whose torch state stays equal
-    # on all ranks on purpose (model initialisation, workers' base seeds).
-    streams = ['numpy', 'python'] + (['torch'] if workers else [])
-    for stream in streams:
-        assert not ({r[stream] for r in rank0} & {r[stream] for r in rank1}), (
-            stream)
-    assert [(r['flip'], r['box']) for r in rank0] != [
-        (r['flip'], r['box']) for r in rank1]
-    # one seed reproduces every rank's augmentations exactly
+    for workers, (rank0, rank1) in first.items():
+        assert len(rank0) == len(rank1) > 0, workers
+        # Sharing a stream shows in the states samples start from: the
+        # first sample of each worker (of the epoch, without workers)
+        # starts from the same state on both ranks. Crops alone would not
+        # show it here: the clips' lengths change how many numbers frame
+        # sampling takes, so the crops of a shared stream part after the
+        # first sample. Without workers the pipeline runs in the main
+        # process, whose torch state stays equal on all ranks on purpose
+        # (model initialisation, workers' base seeds).
+        streams = ['numpy', 'python'] + (['torch'] if workers else [])
+        for stream in streams:
+            assert not ({r[stream] for r in rank0}
+                        & {r[stream] for r in rank1}), (workers, stream)
+        assert [(r['flip'], r['box']) for r in rank0] != [
+            (r['flip'], r['box']) for r in rank1], workers
+    # one seed reproduces every rank's augmentations exactly, in a new job
     assert run('again') == first
