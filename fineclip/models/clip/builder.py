@@ -13,6 +13,7 @@ import socket
 from typing import Optional, Sequence, Union
 
 import open_clip
+import torch
 from torch import nn
 
 from fineclip.registry import ENCODERS
@@ -185,8 +186,11 @@ def build_clip(arch: Union[str, dict] = 'ViT-B-16',
             source, tag_quick_gelu = _resolve_tag(arch, pretrained)
         use_quick_gelu = quick_gelu if quick_gelu is not None else bool(
             tag_quick_gelu)
+        # on the default device, as the shapes-dict path builds: a caller's
+        # `with torch.device('meta')` then builds shapes without storage
         model = open_clip.create_model(
-            arch, pretrained=source, force_quick_gelu=use_quick_gelu)
+            arch, pretrained=source, force_quick_gelu=use_quick_gelu,
+            device=torch.get_default_device())
     if freeze:
         model.requires_grad_(False)
         for name in trainable:
