@@ -79,13 +79,6 @@ def data(tmp_path_factory):
     sys.path.remove(str(folder))
 
 
-@pytest.fixture
-def tool_env(data, monkeypatch):
-    """The tools under torchrun find the analyser module too."""
-    monkeypatch.setenv('PYTHONPATH', data['modules'] + os.pathsep +
-                       os.environ.get('PYTHONPATH', ''))
-
-
 # --- the split --------------------------------------------------------------
 def test_shards_are_disjoint_deterministic_and_cover_every_clip():
     items = [f'{i:05d}' for i in range(11)]
@@ -212,67 +205,92 @@ def test_face_map_writers_use_their_own_temporary_names(tmp_path,
 
 
 # --- two ranks against one process ----------------------------------------
-@pytest.mark.slow(15)
-@needs_gloo
-def test_two_ranks_describe_like_one_process_and_a_killed_rank_resumes(
-        data, tool_env, tmp_path):
-    clips = description_clips_from_config(Config.fromfile(data['config']))
-    expected = str(tmp_path / 'one.jsonl')
-    generate_descriptions(LandmarkMotionDescriber(batch_size=4), clips,
-                          expected, progress=False)
+@pytest.fixture
+def two_rank_job(data, tmp_path):
+    """Both tools' 1-process outputs, then one 2-rank torchrun job that runs
+    both tools (one job: the ranks start once) over outputs where rank 1
+    had been killed: after two of its clips, half-way through the third.
+
+    Returns:
+        dict: the job's ``log``; ``descriptions`` (the 1-process lines),
+        ``descriptions_out``; ``clips``, ``maps_expected``, ``maps_out``
+        and ``killed`` (the dead writer's temporary file).
+    """
+    from fineclip.registry import FACE_ANALYZERS
+    folder = tmp_path
+    cfg = Config.fromfile(data['config'])
+
+    expected = str(folder / 'one.jsonl')
+    generate_descriptions(LandmarkMotionDescriber(batch_size=4),
+                          description_clips_from_config(cfg), expected,
+                          progress=False)
     with open(expected) as f:
         lines = f.readlines()
-    assert len(lines) == 14
-
-    # rank 1 of a 2-rank job was killed after two of its clips, half-way
-    # through writing the third; rank 0 had not written anything
-    out = str(tmp_path / 'two' / 'descriptions.jsonl')
-    os.makedirs(osp.dirname(out))
-    with open(part_file(out, 1, 2), 'w') as f:
+    # rank 0 had not written anything
+    descriptions_out = str(folder / 'two' / 'descriptions.jsonl')
+    os.makedirs(osp.dirname(descriptions_out))
+    with open(part_file(descriptions_out, 1, 2), 'w') as f:
         f.write(lines[1] + lines[3] + lines[5][:20])
-    log = run_torchrun(['tools/data/generate_descriptions.py',
-                        data['config'], '--describer',
-                        'LandmarkMotionDescriber', '--describer-cfg',
-                        'batch_size=2', '--out', out])
-    assert '12 clips described, 2 done before' in log, log[-2000:]
+
+    clips = clips_from_config(cfg)
+    maps_expected = str(folder / 'one_maps')
+    extract_face_maps(FACE_ANALYZERS.build(
+        dict(type='StatelessFaceAnalyzer', parsing_size=8)), clips,
+        maps_expected, progress=False)
+    maps_out = str(folder / 'two_maps')
+    os.makedirs(maps_out)
+    for clip in (clips[1], clips[3]):
+        name = clip.clip_id + '.npz'
+        shutil.copy(osp.join(maps_expected, name), osp.join(maps_out, name))
+    killed = temporary_name(osp.join(maps_out, clips[5].clip_id + '.npz'))
+    with open(killed, 'wb') as f:
+        f.write(b'PK\x03\x04 cut short')
+
+    with pytest.MonkeyPatch.context() as env:  # the analyser module
+        env.setenv('PYTHONPATH', data['modules'] + os.pathsep +
+                   os.environ.get('PYTHONPATH', ''))
+        log = run_torchrun(
+            ['tools/data/generate_descriptions.py', data['config'],
+             '--describer', 'LandmarkMotionDescriber', '--describer-cfg',
+             'batch_size=2', '--out', descriptions_out],
+            ['tools/data/extract_face_maps.py', data['config'],
+             '--analyzer', 'StatelessFaceAnalyzer', '--analyzer-cfg',
+             'parsing_size=8', 'batch_size=3', '--out-dir', maps_out])
+    return dict(log=log, descriptions=lines,
+                descriptions_out=descriptions_out, clips=clips,
+                maps_expected=maps_expected, maps_out=maps_out, killed=killed)
+
+
+@pytest.mark.slow(25)
+@needs_gloo
+def test_two_ranks_describe_and_extract_like_one_process_and_resume(
+        two_rank_job, data):
+    """Both tools in one job (:func:`two_rank_job`): each output is the
+    1-process one, and the killed rank's work is resumed, not redone."""
+    job = two_rank_job
+
+    # descriptions
+    out, lines = job['descriptions_out'], job['descriptions']
+    assert len(lines) == 14
+    assert '12 clips described, 2 done before' in job['log'], \
+        job['log'][-2000:]
     with open(out) as f:
         assert f.read() == ''.join(lines)  # the 1-process file, exactly
     assert part_files(out) == []
     # a later 1-process run finds every clip done
+    clips = description_clips_from_config(Config.fromfile(data['config']))
     again = generate_descriptions(LandmarkMotionDescriber(), clips, out,
                                   progress=False)
     assert again['described'] == 0 and again['skipped'] == 14
 
-
-@pytest.mark.slow(15)
-@needs_gloo
-def test_two_ranks_extract_like_one_process_and_a_killed_rank_resumes(
-        data, tool_env, tmp_path):
-    from fineclip.registry import FACE_ANALYZERS
-    clips = clips_from_config(Config.fromfile(data['config']))
-    expected = str(tmp_path / 'one')
-    extract_face_maps(FACE_ANALYZERS.build(
-        dict(type='StatelessFaceAnalyzer', parsing_size=8)), clips,
-        expected, progress=False)
-
-    # rank 1 was killed after two clips, in the middle of writing a third
-    out = str(tmp_path / 'two')
-    os.makedirs(out)
-    for clip in (clips[1], clips[3]):
-        name = clip.clip_id + '.npz'
-        shutil.copy(osp.join(expected, name), osp.join(out, name))
-    killed = temporary_name(osp.join(out, clips[5].clip_id + '.npz'))
-    with open(killed, 'wb') as f:
-        f.write(b'PK\x03\x04 cut short')
-    log = run_torchrun(['tools/data/extract_face_maps.py', data['config'],
-                        '--analyzer', 'StatelessFaceAnalyzer',
-                        '--analyzer-cfg', 'parsing_size=8', 'batch_size=3',
-                        '--out-dir', out])
-    assert '12 clips extracted, 2 done before' in log, log[-2000:]
-
-    os.remove(killed)  # the dead writer's temporary file is all that differs
-    assert sorted(os.listdir(out)) == sorted(os.listdir(expected))
-    for clip in clips:
+    # face maps
+    expected, out = job['maps_expected'], job['maps_out']
+    assert '12 clips extracted, 2 done before' in job['log'], \
+        job['log'][-2000:]
+    # the dead writer's temporary file is all that differs
+    assert sorted(os.listdir(out)) == sorted(
+        os.listdir(expected) + [osp.basename(job['killed'])])
+    for clip in job['clips']:
         one = load_face_maps(osp.join(expected, clip.clip_id + '.npz'))
         two = load_face_maps(osp.join(out, clip.clip_id + '.npz'))
         for key in ('landmarks', 'face_found', 'parsing'):
