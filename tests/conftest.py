@@ -9,6 +9,7 @@ the small trained run are made once for all pytest-xdist workers.
 Tests marked ``slow(seconds)`` run first, the longest first, so that the
 two workers finish together instead of one waiting on a late long test.
 """
+import gc
 import json
 import os
 import shutil
@@ -54,6 +55,18 @@ def pytest_collection_modifyitems(config, items):
             return 0
         return marker.args[0] if marker.args else 1
     items.sort(key=seconds, reverse=True)  # stable: the rest keep order
+
+
+def pytest_collection_finish(session):
+    """Moves what the imports made (torch, MMEngine, transformers, the
+    test modules: about half a million objects) out of the garbage
+    collector's sight. A full collection, which each in-process tool run
+    does to free its Runner and Python does as allocations pile up, then
+    scans only what the tests made: 0.25 s -> a few ms each, a 2-epoch
+    in-process training 2.7 -> 1.9 s, the suite on 2 cores 5 min 37 s ->
+    4 min 34 s (2026-12-06)."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(autouse=True)
