@@ -3,9 +3,9 @@
 Each measurement runs in its own process, so its peak memory is its own:
 on a CPU forked from a server that imported torch, MMEngine and this
 package once (:func:`_measuring_context`, about 5 s saved per row on 2
-cores), on a GPU spawned. Peak memory is the most tensor memory held at once during a
-training step: on a GPU ``torch.cuda.max_memory_allocated``, on a CPU the
-same quantity from the profiler's allocation events
+cores), on a GPU spawned. Peak memory is the most tensor memory held at
+once during a training step: on a GPU ``torch.cuda.max_memory_allocated``,
+on a CPU the same quantity from the profiler's allocation events
 (:func:`peak_tensor_bytes`). On a CPU the process's peak resident set
 (``ru_maxrss``) is reported too; it adds the Python runtime and libraries
 and memory the C allocator keeps after tensors are freed. Inputs are random

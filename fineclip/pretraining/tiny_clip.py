@@ -184,15 +184,15 @@ def _tune_text_tower(model, image_feats, tokens, caption_ids, steps,
     The image tower is frozen; the text tower and the temperature learn to
     match each caption to the embeddings of its frames.
 
-    The captions use a hundred of the 49,408 token rows. AdamW leaves a row
+    The captions use 76 of the 49,408 token rows. AdamW leaves a row
     that never had a gradient at zero moments, so its whole update is the
     decoupled weight decay; the optimiser therefore holds only the rows in
     use, and the rest of the table is decayed by the same factor each step.
     The weights are bitwise those of AdamW on the whole table
     (tests/test_pretraining.py), and a step takes 0.12 s instead of 0.19 s
-    (one thread): the Adam arithmetic on 6.3M moments, nearly all zero,
-    was two thirds of the step (torch's square root of zeros is slow on
-    CPUs).
+    (one thread, AVX-512 CPU): the Adam arithmetic on 6.3M moments, nearly
+    all zero, was most of the difference (torch's CPU square root took
+    0.07 s a step on them: it is slow on zeros there).
     """
     table = model.token_embedding
     model.token_embedding = _UsedRowsEmbedding(table.weight.detach(),
@@ -255,9 +255,10 @@ def pretrain_tiny_clip(out_file: str,
     Contrastive training of both towers from scratch stays near chance for
     thousands of steps at this size (measured: 235 steps of batch 64 moved
     the loss from 4.17 to 4.03). Two short stages learn in about a minute
-    on 2 CPU cores instead (72 s on a 2-core AVX-512 machine): the image tower learns the renderer's
-    physical annotations (see ``_train_image_tower``), then the text tower
-    is tuned contrastively against the locked image tower (LiT).
+    on 2 CPU cores instead (72 s on a 2-core AVX-512 machine): the image
+    tower learns the renderer's physical annotations (see
+    ``_train_image_tower``), then the text tower is tuned contrastively
+    against the locked image tower (LiT).
 
     Args:
         out_file: Where to write the weights (a plain state dict that
