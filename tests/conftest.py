@@ -216,7 +216,7 @@ def embedded_default_run(tmp_path_factory, read_only_tree):
     """The README's main command, run once per session in a clean folder:
     ``tools/train.py configs/synthetic/fineclip_synthetic.py`` (synthetic
     data, tiny CLIP pretraining, 10 epochs), then ``tools/test.py`` on its
-    last checkpoint; each tool's ``main`` in this process. About 4 minutes
+    last checkpoint; each tool's ``main`` in this process. About 3 minutes
     on 2 CPU cores: a test that needs a checkpoint trained on the embedded
     default takes this one (read-only) rather than training its own.
 

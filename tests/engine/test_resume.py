@@ -43,7 +43,7 @@ def _run(cfg, work_dir, name, resume=False, interrupt=False):
             for n, p in runner.model.named_parameters() if p.requires_grad}
 
 
-@pytest.mark.slow(21)
+@pytest.mark.slow(15)
 def test_resume_ends_where_the_uninterrupted_run_ends(tiny_data, tmp_path):
     cfg = Config.fromfile(
         write_small_config(tmp_path, tiny_data, max_epochs=2, workers=1))

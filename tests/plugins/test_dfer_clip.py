@@ -216,7 +216,7 @@ def test_count_params_lists_the_tunable_parts_at_vit_b32():
     assert abs(total - 90e6) <= 0.05 * 90e6, total  # paper: 90M
 
 
-@pytest.mark.slow(9)
+@pytest.mark.slow(5)
 def test_without_custom_imports_the_error_names_the_plugin(tmp_path):
     """A fresh interpreter (the plugin is not imported yet) builds the
     synthetic config with custom_imports removed."""

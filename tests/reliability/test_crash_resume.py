@@ -132,7 +132,7 @@ def _val_metrics(work_dir, epoch):
     raise AssertionError(f'no validation of epoch {epoch} in {work_dir}')
 
 
-@pytest.mark.slow(17)
+@pytest.mark.slow(24)
 def test_killed_interrupted_and_killed_in_save_resume_exactly(
         small_trained_run, tiny_data, tmp_path):
     folder = str(tmp_path)

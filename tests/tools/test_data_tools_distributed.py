@@ -261,7 +261,7 @@ def two_rank_job(data, tmp_path):
                 maps_expected=maps_expected, maps_out=maps_out, killed=killed)
 
 
-@pytest.mark.slow(25)
+@pytest.mark.slow(11)
 @needs_gloo
 def test_two_ranks_describe_and_extract_like_one_process_and_resume(
         two_rank_job, data):

@@ -28,7 +28,7 @@ def _metrics(out):
     return tuple(float(x) for x in found[-1])
 
 
-@pytest.mark.slow(33)
+@pytest.mark.slow(20)
 @pytest.mark.skipif(not torch.distributed.is_gloo_available(),
                     reason='torch built without gloo')
 def test_two_gloo_processes_match_one_process(tiny_data, tmp_path):

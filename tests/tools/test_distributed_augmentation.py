@@ -87,7 +87,7 @@ train_cfg = dict(max_epochs=1, val_interval=100)
 '''
 
 
-@pytest.mark.slow(31)
+@pytest.mark.slow(27)
 @pytest.mark.skipif(not torch.distributed.is_gloo_available(),
                     reason='torch built without gloo')
 def test_ranks_draw_different_reproducible_augmentations(

@@ -2,7 +2,7 @@
 
 The run is the session's ``embedded_default_run`` (tests/conftest.py): the
 real thing in a clean folder (synthetic data generation, tiny CLIP
-pretraining, 10 epochs of FineCLIPER, then tools/test.py), about 4 minutes
+pretraining, 10 epochs of FineCLIPER, then tools/test.py), about 3 minutes
 on 2 CPU cores; this checks the numbers the README promises.
 """
 import glob
@@ -19,7 +19,7 @@ def _metrics(work_dir, tag):
         return json.load(f)
 
 
-@pytest.mark.slow(225)
+@pytest.mark.slow(170)
 def test_main_command_reaches_uar_half(embedded_default_run):
     run = embedded_default_run
     cwd, work_dir = run['cwd'], run['work_dir']

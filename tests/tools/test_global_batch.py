@@ -32,7 +32,7 @@ print(f'rank {dist.get_rank()} of {dist.get_world_size()} lrs {lrs}')
 '''
 
 
-@pytest.mark.slow(19)
+@pytest.mark.slow(14)
 @pytest.mark.skipif(not torch.distributed.is_gloo_available(),
                     reason='torch built without gloo')
 def test_two_ranks_train_at_twice_the_batch_with_twice_the_lr(

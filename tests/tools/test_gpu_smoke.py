@@ -14,7 +14,7 @@ def load_driver():
     return load_tool(SCRIPT)
 
 
-@pytest.mark.slow(40)
+@pytest.mark.slow(26)
 def test_tiny_cpu_run_passes_and_prints_the_table(tiny_data, tmp_path):
     # FineCLIPER*-dagger: frames, face maps and descriptions in one run
     # the driver in this process; its steps are their own processes

@@ -187,7 +187,7 @@ def test_video_probabilities_json_and_figure(videos, checkpoint, tool,
     assert cv2.imread(figure) is not None
 
 
-@pytest.mark.slow(9)
+@pytest.mark.slow(6)
 def test_no_face_is_a_message_not_a_crash(videos, checkpoint):
     # a real process: the exit status and no traceback
     env = dict(os.environ, HF_HUB_OFFLINE='1', PYTHONUNBUFFERED='1')

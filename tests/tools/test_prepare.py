@@ -98,7 +98,7 @@ def test_fresh_clone_gets_the_whole_checklist(tmp_path):
     assert os.listdir(tmp_path) == []  # the checklist writes nothing
 
 
-@pytest.mark.slow(13)
+@pytest.mark.slow(8)
 def test_run_prepares_a_synthetic_star_dagger_set_then_trains(tiny_data,
                                                               tmp_path):
     root = _copy(tiny_data, tmp_path, ('face_maps', 'descriptions.jsonl'))

@@ -41,7 +41,7 @@ def _executable(path, text):
     os.chmod(path, os.stat(path).st_mode | stat.S_IEXEC)
 
 
-@pytest.mark.slow(13)
+@pytest.mark.slow(12)
 def test_slurm_script_trains_on_two_ranks(tiny_data, tmp_path):
     bin_dir = tmp_path / 'bin'
     bin_dir.mkdir()
