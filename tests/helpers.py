@@ -135,8 +135,8 @@ def run_torchrun(args, *more, nproc=2):
                 for c in (args, ) + more]
     if more:
         script = [osp.join(ROOT, 'tests', 'tool_sequence.py')]
-        for command in commands:
-            script += (['--then'] if len(script) > 1 else []) + command
+        for i, command in enumerate(commands):
+            script += (['--then'] if i else []) + command
     else:
         script = commands[0]
     cmd = [sys.executable, '-m', 'torch.distributed.run',
