@@ -1,13 +1,17 @@
-"""Every config under configs/ loads and builds its model (offline)."""
+"""Every config under configs/ loads and builds its model (offline).
+
+The builds are ``build_model(path, shapes_only=True, device='meta')``, as
+``tools/analysis/count_params.py`` builds: every weight file nulled, and
+parameters with shapes but no storage (a ViT-B/16 model in 0.1 s instead
+of 1 s of random initialisation). The CPU build at these shapes is
+tests/models/test_fake_cuda_device.py's."""
 import glob
 import os.path as osp
 
 import pytest
-import torch
 from mmengine.config import Config
 
-from fineclip.apis import enable_local_imports
-from fineclip.registry import MODELS
+from fineclip.apis import build_model, enable_local_imports
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = sorted(
@@ -28,8 +32,9 @@ def test_config_builds_its_model(path, monkeypatch):
     monkeypatch.chdir(ROOT)
     enable_local_imports()
     cfg = Config.fromfile(path)
-    model = _build_shapes(cfg.model)
+    model = build_model(path, shapes_only=True, device='meta')
     assert all(p.is_meta for p in model.parameters())
+    assert len(model.class_names) >= 7
     tunable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     assert tunable > 0
     # The CLIP is frozen but for the parts a config fine-tunes on purpose
@@ -44,30 +49,11 @@ def test_config_builds_its_model(path, monkeypatch):
 def test_plugin_config_builds_the_plugin_part(monkeypatch):
     monkeypatch.chdir(ROOT)
     enable_local_imports()
-    cfg = Config.fromfile(osp.join(
-        ROOT, 'configs/plugins/fineclip_uniform_fusion_synthetic.py'))
-    model = _build_shapes(cfg.model)
+    model = build_model(
+        osp.join(ROOT, 'configs/plugins/fineclip_uniform_fusion_synthetic.py'),
+        shapes_only=True, device='meta')
     assert type(model.fusion).__name__ == 'UniformFusion'
     assert type(model.fusion).__module__ == 'plugins.uniform_fusion'
-
-
-def _shapes_only(model_cfg):
-    """The model config without weight files (not available here)."""
-    model_cfg.clip.pretrained = None
-    description = model_cfg.get('branches', {}).get('description')
-    if description is not None:
-        description.encoder.checkpoint = None  # stretch CLIP's table
-    return model_cfg
-
-
-def _build_shapes(model_cfg):
-    """The model of a config without weight files, on the meta device:
-    parameters with shapes and no storage, so a ViT-B/16 builds in 0.1 s
-    instead of 1 s of random initialisation. Values are never read here;
-    the CPU build at these shapes is tests/models/test_fake_cuda_device.py's.
-    """
-    with torch.device('meta'):
-        return MODELS.build(_shapes_only(model_cfg))
 
 
 @pytest.mark.parametrize('config, paper', [
@@ -76,8 +62,8 @@ def _build_shapes(model_cfg):
 ])
 def test_paper_parameter_budget_at_vit_b16(config, paper):
     """Tunable parameters at ViT-B/16 within 20% of the paper's Tab 1."""
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', config))
-    model = _build_shapes(cfg.model)
+    model = build_model(osp.join(ROOT, 'configs', config), shapes_only=True,
+                        device='meta')
     tunable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     assert abs(tunable - paper) <= 0.2 * paper, tunable
 
@@ -168,3 +154,12 @@ def test_zero_shot_target_changes_only_the_test_set(path, monkeypatch):
     assert cfg.test_dataloader.dataset.type.lower().startswith(target)
     assert cfg.test_dataloader.dataset.split == 'test'
     assert cfg.model.type == 'ZeroShotFineCLIPER'
+
+
+def test_meta_builds_have_no_weights_to_load():
+    config = osp.join(ROOT, 'configs/synthetic/fineclip_synthetic.py')
+    with pytest.raises(ValueError, match='shapes_only=True'):
+        build_model(config, device='meta')
+    with pytest.raises(ValueError, match='no checkpoint'):
+        build_model(config, ROOT + '/README.md', shapes_only=True,
+                    device='meta')

@@ -2,9 +2,9 @@
 
 ``python tools/analysis/count_params.py CONFIG``
 
-The model is built with random weights (counting needs shapes, not
-values; ``build_model(..., shapes_only=True)``), so it runs offline on
-every config without any download.
+The model is built on the meta device, without weights (counting needs
+shapes, not values; ``build_model(..., shapes_only=True, device='meta')``),
+so it runs offline on every config without any download.
 """
 import argparse
 from collections import OrderedDict
@@ -57,9 +57,9 @@ def format_table(parts) -> str:
 def main(argv=None):
     args = parse_args(argv)
     # counting needs shapes, not values: no weight file is read
-    model = build_model(args.config, shapes_only=True,
+    model = build_model(args.config, shapes_only=True, device='meta',
                         cfg_options=args.cfg_options)
-    print(f'{args.config} (built with random weights)')
+    print(f'{args.config} (built without weights)')
     print(format_table(count_by_part(model, args.depth)))
 
 
