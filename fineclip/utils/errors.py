@@ -1,0 +1,14 @@
+"""The exception a tool reports as a user's mistake rather than a bug.
+
+A :class:`UserInputError` says what the user gave that cannot work (a
+config key, a file, an option) and how to fix it. The tools end on one with
+its message and exit status 2, without a traceback; any other exception is
+a bug and keeps its traceback.
+"""
+
+
+class UserInputError(Exception):
+    """A problem with the user's input: a config value, a file, an option.
+
+    The message names the file and line, or the key, and the fix.
+    """
