@@ -22,9 +22,8 @@ from .video import read_video_frames
 #: ``fineclip.apis.preparation``).
 KINDS = OrderedDict([
     ('split', ('splits that cannot be read',
-               'fix the file it names; data_root, fold and split are '
-               'dataset keys (--cfg-options '
-               'train_dataloader.dataset.data_root=...)')),
+               'fix the file it names; point at the data set with '
+               '--data-root DIR')),
     ('line', ('bad split-file lines',
               'correct the lines named (file:line), or leave them out with '
               '--cfg-options train_dataloader.dataset.on_bad_clip=skip')),
