@@ -92,6 +92,8 @@ def main(argv=None) -> int:
                                          find_inputs, format_result,
                                          infer_video, load_recognizer,
                                          save_result_figure, write_results)
+    from fineclip.apis.inference_model import (TOY_MODEL_NOTE,
+                                               is_embedded_default)
     from fineclip.registry import FACE_DETECTORS
     if args.out and not args.out.lower().endswith(('.json', '.csv')):
         return _fail(f"--out must end in .json or .csv, got '{args.out}'")
@@ -120,6 +122,8 @@ def main(argv=None) -> int:
             ValueError) as err:
         return _fail(str(err))
 
+    if is_embedded_default(recognizer.cfg):
+        print(TOY_MODEL_NOTE, file=sys.stderr)
     unknown = recognizer.needs.unknown_steps
     if unknown:
         print(f'warning: the test pipeline has steps infer does not know '
@@ -153,7 +157,8 @@ def main(argv=None) -> int:
     bar.close()
     if args.out:
         write_results(results, args.out,
-                      dict(config=args.config, checkpoint=args.checkpoint))
+                      dict(config=args.config, checkpoint=args.checkpoint,
+                           toy_model=is_embedded_default(recognizer.cfg)))
         print(f'results written to {args.out}')
     failed = [r for r in results if not r.ok]
     if failed:
