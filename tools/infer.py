@@ -95,6 +95,7 @@ def main(argv=None) -> int:
     from fineclip.apis.inference_model import (TOY_MODEL_NOTE,
                                                is_embedded_default)
     from fineclip.registry import FACE_DETECTORS
+    from fineclip.utils.progress import progress_bar
     if args.out and not args.out.lower().endswith(('.json', '.csv')):
         return _fail(f"--out must end in .json or .csv, got '{args.out}'")
     if (args.stride is not None and args.window is None) or \
@@ -131,7 +132,7 @@ def main(argv=None) -> int:
               'others and may need more', file=sys.stderr)
 
     results, names = [], figure_names(inputs)
-    bar = tqdm(inputs, desc='videos', unit='video',
+    bar = progress_bar(inputs, desc='videos', unit='video',
                disable=len(inputs) < 2)
     for path in bar:
         bar.set_postfix_str(osp.basename(osp.normpath(path)))

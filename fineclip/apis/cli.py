@@ -24,8 +24,8 @@ from fineclip.utils.data_root import add_data_root_argument  # noqa: F401
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     """Adds the options every tool shares: ``--work-dir``,
-    ``--cfg-options``, ``--data-root``, ``--launcher`` and
-    ``--local_rank``."""
+    ``--cfg-options``, ``--data-root``, ``--launcher``, ``--local_rank``
+    and ``--verbose``."""
     parser.add_argument('--work-dir', help='folder for logs and checkpoints')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
@@ -37,6 +37,10 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
                         help='job launcher for distributed runs')
     parser.add_argument('--local_rank', '--local-rank', type=int,
                         default=None)
+    parser.add_argument('--verbose', action='store_true',
+                        help='print the environment, config and hook order '
+                        'on the console too (they always go to the log '
+                        'file)')
 
 
 def parse_with_common(parser: argparse.ArgumentParser,
@@ -81,6 +85,18 @@ def apply_common_options(cfg: Config, config_path: str, work_dir=None,
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(config_path))[0])
     return cfg
+
+
+def test_work_dir(checkpoint: str, fallback: str) -> str:
+    """Where ``tools/test.py`` writes without ``--work-dir``: a ``test``
+    folder beside the checkpoint (``W/epoch_10.pth`` -> ``W/test``), so
+    the results sit with the model they score, not in whatever run of the
+    config is newest; ``fallback`` when that folder cannot be written."""
+    folder = osp.dirname(osp.abspath(checkpoint))
+    target = osp.join(folder, 'test')
+    if os.access(target if osp.isdir(target) else folder, os.W_OK):
+        return target
+    return fallback
 
 
 def load_data_tool_config(path: str, cfg_options=None) -> Config:
