@@ -17,6 +17,7 @@ from mmengine.config import DictAction
 from fineclip.apis import load_config, prepare_embedded_default
 from fineclip.apis.cross_validation import (format_markdown, per_class_recall,
                                             run_fold, summarize)
+from fineclip.utils.data_root import add_data_root_argument
 from fineclip.visualization import plot_per_class_recall
 
 
@@ -32,6 +33,7 @@ def parse_args(argv=None):
         'test the best epoch (default 0: test the last epoch)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys in every fold')
+    add_data_root_argument(parser)
     return parser.parse_args(argv)
 
 

@@ -92,7 +92,10 @@ def main(argv=None) -> int:
                                          find_inputs, format_result,
                                          infer_video, load_recognizer,
                                          save_result_figure, write_results)
+    from fineclip.apis.inference_model import (TOY_MODEL_NOTE,
+                                               is_embedded_default)
     from fineclip.registry import FACE_DETECTORS
+    from fineclip.utils.progress import progress_bar
     if args.out and not args.out.lower().endswith(('.json', '.csv')):
         return _fail(f"--out must end in .json or .csv, got '{args.out}'")
     if (args.stride is not None and args.window is None) or \
@@ -120,6 +123,8 @@ def main(argv=None) -> int:
             ValueError) as err:
         return _fail(str(err))
 
+    if is_embedded_default(recognizer.cfg):
+        print(TOY_MODEL_NOTE, file=sys.stderr)
     unknown = recognizer.needs.unknown_steps
     if unknown:
         print(f'warning: the test pipeline has steps infer does not know '
@@ -127,7 +132,7 @@ def main(argv=None) -> int:
               'others and may need more', file=sys.stderr)
 
     results, names = [], figure_names(inputs)
-    bar = tqdm(inputs, desc='videos', unit='video',
+    bar = progress_bar(inputs, desc='videos', unit='video',
                disable=len(inputs) < 2)
     for path in bar:
         bar.set_postfix_str(osp.basename(osp.normpath(path)))
@@ -153,7 +158,8 @@ def main(argv=None) -> int:
     bar.close()
     if args.out:
         write_results(results, args.out,
-                      dict(config=args.config, checkpoint=args.checkpoint))
+                      dict(config=args.config, checkpoint=args.checkpoint,
+                           toy_model=is_embedded_default(recognizer.cfg)))
         print(f'results written to {args.out}')
     failed = [r for r in results if not r.ok]
     if failed:

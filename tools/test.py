@@ -7,13 +7,14 @@ plain CLIP zero-shot) runs without CHECKPOINT.
 import argparse
 
 from mmengine.config import Config
-from mmengine.runner import Runner
 
 from fineclip.apis import (add_common_arguments, apply_common_options,
                            enable_local_imports, parse_with_common,
-                           prepare_embedded_default, setup_distributed)
+                           prepare_embedded_default, setup_distributed,
+                           test_work_dir)
 from fineclip.datasets.loader_options import fit_loader_options
 from fineclip.engine.checkpoint_io import CheckpointError
+from fineclip.engine.runner import FineCLIPRunner
 from fineclip.engine.train_setup import configure_test_precision
 
 
@@ -41,7 +42,10 @@ def merge_args(cfg: Config, args) -> Config:
         raise SystemExit(
             f'{args.config}: give a CHECKPOINT; only configs with '
             'test_without_checkpoint = True test untrained weights.')
+    if args.checkpoint and not args.work_dir:
+        cfg.work_dir = test_work_dir(args.checkpoint, cfg.work_dir)
     cfg.load_from = args.checkpoint
+    cfg.resume = False  # a test never resumes, whatever the config says
     if args.dump:
         if not args.dump.endswith(('.pkl', '.pickle')):
             raise ValueError('--dump must name a .pkl or .pickle file')
@@ -58,11 +62,12 @@ def main(argv=None):
     args = parse_args(argv)
     enable_local_imports()  # before the config imports its plugins
     cfg = merge_args(Config.fromfile(args.config), args)
+    cfg.verbose = args.verbose  # the full start-up dumps on the console
     prepare_embedded_default(cfg)
     setup_distributed(cfg)  # after --dump added its metric: gathered too
     configure_test_precision(cfg)  # TF32 on CUDA unless tf32=False
     fit_loader_options(cfg)  # pin_memory/persistent_workers
-    runner = Runner.from_cfg(cfg)
+    runner = FineCLIPRunner.from_cfg(cfg)
     try:
         runner.test()
     except CheckpointError as err:  # names the file; no traceback

@@ -2,7 +2,6 @@
 import argparse
 
 from mmengine.config import Config
-from mmengine.runner import Runner
 
 from fineclip.apis import (add_common_arguments, apply_common_options,
                            enable_local_imports, parse_with_common,
@@ -11,6 +10,7 @@ from fineclip.apis.preparation import ensure_inputs_ready
 from fineclip.datasets.loader_options import fit_loader_options
 from fineclip.engine.checkpoint_io import (CheckpointError,
                                            find_resumable_checkpoint)
+from fineclip.engine.runner import FineCLIPRunner
 from fineclip.engine.work_dir_lock import training_lock
 from fineclip.engine.train_setup import (configure_global_batch,
                                          configure_memory, configure_precision)
@@ -75,6 +75,7 @@ def main(argv=None):
     args = parse_args(argv)
     enable_local_imports()  # before the config imports its plugins
     cfg = merge_args(Config.fromfile(args.config), args)
+    cfg.verbose = args.verbose  # the full start-up dumps on the console
     prepare_embedded_default(cfg)
     # after the embedded default exists: a missing input prints the checklist
     ensure_inputs_ready(cfg, args.config, args.cfg_options)
@@ -84,7 +85,7 @@ def main(argv=None):
         if cfg.get('resume') and not cfg.get('load_from'):
             # the newest checkpoint that loads, not only last_checkpoint
             cfg.load_from = find_resumable_checkpoint(cfg.work_dir)
-        runner = Runner.from_cfg(cfg)
+        runner = FineCLIPRunner.from_cfg(cfg)
         try:
             runner.train()
         except CheckpointError as err:  # names the file; no traceback

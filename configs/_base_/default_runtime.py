@@ -19,6 +19,8 @@ custom_hooks = [
     dict(type='RNGStateHook'),
     # checkpoints hold the tunable weights and the frozen ones' fingerprint
     dict(type='AdapterCheckpointHook'),
+    # checkpoints record their data root; a test of other data says so
+    dict(type='DataRootHook'),
 ]
 
 env_cfg = dict(

@@ -142,7 +142,7 @@ def collect_pn_similarities(model, loader, branch: Optional[str] = None,
         ``t_p[label]`` and ``t_n[label]``; ``negative`` is ``None`` without
         negative prompts) and ``clip_ids``.
     """
-    from tqdm import tqdm
+    from fineclip.utils.progress import progress_bar
 
     positive, negative = model.text_features()
     t_p = F.normalize(positive, dim=-1)
@@ -150,7 +150,7 @@ def collect_pn_similarities(model, loader, branch: Optional[str] = None,
     labels, pos, neg, clip_ids, name = [], [], [], [], None
     total = len(loader.dataset) if max_clips is None else min(
         max_clips, len(loader.dataset))
-    with tqdm(total=total, desc='PN similarity', unit='clip',
+    with progress_bar(total=total, desc='PN similarity', unit='clip',
               disable=not progress) as bar:
         for batch in loader:
             data = model.data_preprocessor(batch, False)

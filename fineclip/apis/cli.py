@@ -17,22 +17,30 @@ from fineclip.engine.distributed import (  # noqa: F401  (re-exported)
     local_rank_from_env, setup_cpu_distributed, setup_distributed)
 from fineclip.utils.config import (  # noqa: F401  (re-exported)
     enable_local_imports, import_custom_modules, load_config)
-from fineclip.utils.config_checks import check_cfg_options, check_type_names
+from fineclip.utils.config import merge_cfg_options
+from fineclip.utils.config_checks import check_type_names
+from fineclip.utils.data_root import add_data_root_argument  # noqa: F401
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     """Adds the options every tool shares: ``--work-dir``,
-    ``--cfg-options``, ``--launcher`` and ``--local_rank``."""
+    ``--cfg-options``, ``--data-root``, ``--launcher``, ``--local_rank``
+    and ``--verbose``."""
     parser.add_argument('--work-dir', help='folder for logs and checkpoints')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config keys, e.g. model.clip.pretrained=/path/w.pt '
         'or train_dataloader.dataset.fold=2')
+    add_data_root_argument(parser)
     parser.add_argument('--launcher', default='none',
                         choices=['none', 'pytorch', 'slurm', 'mpi'],
                         help='job launcher for distributed runs')
     parser.add_argument('--local_rank', '--local-rank', type=int,
                         default=None)
+    parser.add_argument('--verbose', action='store_true',
+                        help='print the environment, config and hook order '
+                        'on the console too (they always go to the log '
+                        'file)')
 
 
 def parse_with_common(parser: argparse.ArgumentParser,
@@ -64,10 +72,9 @@ def apply_common_options(cfg: Config, config_path: str, work_dir=None,
             accept (see :mod:`fineclip.utils.config_checks`).
         KeyError: an unknown ``type`` name in the config.
     """
-    if cfg_options:
-        # a misspelled key is named now, not as a TypeError at build time
-        check_cfg_options(cfg, cfg_options)
-        cfg.merge_from_dict(cfg_options)
+    # a misspelled key is named now, not as a TypeError at build time;
+    # --data-root (data_root=DIR among them) points every dataset there
+    merge_cfg_options(cfg, cfg_options, config_path)
     # train/test build every part anyway: an unknown type is named up
     # front, with the closest registered names
     check_type_names(cfg)
@@ -78,6 +85,18 @@ def apply_common_options(cfg: Config, config_path: str, work_dir=None,
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(config_path))[0])
     return cfg
+
+
+def test_work_dir(checkpoint: str, fallback: str) -> str:
+    """Where ``tools/test.py`` writes without ``--work-dir``: a ``test``
+    folder beside the checkpoint (``W/epoch_10.pth`` -> ``W/test``), so
+    the results sit with the model they score, not in whatever run of the
+    config is newest; ``fallback`` when that folder cannot be written."""
+    folder = osp.dirname(osp.abspath(checkpoint))
+    target = osp.join(folder, 'test')
+    if os.access(target if osp.isdir(target) else folder, os.W_OK):
+        return target
+    return fallback
 
 
 def load_data_tool_config(path: str, cfg_options=None) -> Config:

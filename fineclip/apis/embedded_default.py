@@ -90,8 +90,9 @@ def ensure_tiny_clip(out_file: str, arch: dict, **kwargs) -> str:
         _wait_for(f'{out_file}.json', 'the tiny CLIP weights')
         return out_file
     print_log(
-        f'Pretraining the tiny CLIP into {out_file} (first use only, '
-        'about a minute on 2 CPU cores)...',
+        f'Pretraining the tiny CLIP into {out_file} (first use only; '
+        'each stage says how long it will take once it has timed its '
+        'first steps)...',
         logger='current')
     info = pretrain_tiny_clip(out_file, arch, **kwargs)
     print_log(f'Tiny CLIP ready: {info}', logger='current')

@@ -19,7 +19,6 @@ import cv2
 import numpy as np
 from mmengine.config import Config
 from torch.utils.data import DataLoader, Dataset
-from tqdm import tqdm
 
 from fineclip.apis.sharding import RankContext, shard
 from fineclip.datasets.bare import bare_datasets
@@ -30,6 +29,7 @@ from fineclip.datasets.face_maps import (FaceMaps, fill_missing,
 from fineclip.datasets.transforms.loading import read_frame_files
 from fineclip.datasets.video import (VIDEO_EXTENSIONS, read_video_frames,
                                      video_length)
+from fineclip.utils.progress import progress_bar
 
 SUMMARY_FILE = 'extraction_summary.json'
 
@@ -211,7 +211,7 @@ def _extract(analyzer, clips: List[ClipSource], out_dir: str,
     done = [osp.isfile(p) for p in paths]
     todo = [c for c, d in zip(clips, done) if not d]
     desc = f'face maps [{ctx.tag}]' if ctx.distributed else 'face maps'
-    bar = tqdm(total=len(clips), desc=desc, unit='clip',
+    bar = progress_bar(total=len(clips), desc=desc, unit='clip',
                disable=not progress,
                position=ctx.local_rank if ctx.distributed else None)
     batch = f'{analyzer.batch_size} frames'
@@ -362,7 +362,7 @@ def upgrade_face_maps(folder: str, num_workers: int = 0,
         if name.endswith('.npz') and not name.endswith('.part.npz'))
     loader = DataLoader(_Upgrade(paths), batch_size=None,
                         num_workers=num_workers, collate_fn=_as_is)
-    upgraded = sum(tqdm(loader, total=len(paths), desc='upgrade face maps',
+    upgraded = sum(progress_bar(loader, total=len(paths), desc='upgrade face maps',
                         unit='file', disable=not progress))
     return dict(files=len(paths), upgraded=int(upgraded),
                 current=len(paths) - int(upgraded))

@@ -52,8 +52,8 @@ def clip_samples(ranges: Sequence[Tuple[int, int]], source_name: str,
     """Step 5: one dataset-like sample per clip ``[start, end)`` of the
     crops, with its face-map file and description when the model reads
     them (see :func:`clip_sample`)."""
-    from tqdm import tqdm
-    bar = tqdm(ranges, desc=f'clips {source_name}', leave=False,
+    from fineclip.utils.progress import progress_bar
+    bar = progress_bar(ranges, desc=f'clips {source_name}', leave=False,
                disable=not progress or len(ranges) < 3)
     return [clip_sample(k, start, end, source_name, work, names, maps,
                         needs, describer)

@@ -26,9 +26,9 @@ def detect_track(source: FrameSource, detector, detect_every: int = 1,
                  progress: bool = False) -> FaceTrack:
     """Pass one: detect faces (every ``detect_every``-th frame; the others
     are filled by the tracker) and follow one through the video."""
-    from tqdm import tqdm
+    from fineclip.utils.progress import progress_bar
     detections: List[Optional[np.ndarray]] = []
-    bar = tqdm(total=source.num_frames, desc=f'faces {source.name}',
+    bar = progress_bar(total=source.num_frames, desc=f'faces {source.name}',
                unit='frame', leave=False, disable=not progress)
     frames = None
     with bar:

@@ -45,6 +45,20 @@ class ModelNeeds:
     unknown_steps: Tuple[str, ...] = ()
 
 
+#: What tools/infer.py says about a model of the embedded default.
+TOY_MODEL_NOTE = (
+    'note: this is a model of the embedded default, trained on synthetic '
+    'cartoon faces with a tiny CLIP: a toy for trying the tools; its '
+    'predictions on real faces mean nothing.')
+
+
+def is_embedded_default(cfg: Config) -> bool:
+    """Whether ``cfg`` is a config of the embedded default (synthetic data
+    and the tiny CLIP): its models are toys, whatever they predict."""
+    spec = cfg.get('embedded_default') or {}
+    return bool(spec.get('tiny_clip') or spec.get('synthetic_data'))
+
+
 def test_pipeline_cfg(cfg: Config) -> list:
     """The config's test pipeline (``test_dataloader``, else ``val_``)."""
     for key in ('test_dataloader', 'val_dataloader'):

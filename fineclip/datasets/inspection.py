@@ -12,7 +12,8 @@ from typing import Dict, List, NamedTuple, Optional
 
 import cv2
 import numpy as np
-from tqdm import tqdm
+
+from fineclip.utils.progress import progress_bar
 
 from .face_maps import load_face_maps
 from .video import read_video_frames
@@ -22,9 +23,8 @@ from .video import read_video_frames
 #: ``fineclip.apis.preparation``).
 KINDS = OrderedDict([
     ('split', ('splits that cannot be read',
-               'fix the file it names; data_root, fold and split are '
-               'dataset keys (--cfg-options '
-               'train_dataloader.dataset.data_root=...)')),
+               'fix the file it names; point at the data set with '
+               '--data-root DIR')),
     ('line', ('bad split-file lines',
               'correct the lines named (file:line), or leave them out with '
               '--cfg-options train_dataloader.dataset.on_bad_clip=skip')),
@@ -128,7 +128,7 @@ def scan_clips(dataset, mode: str = 'ends',
     """
     problems = []
     cache = {} if face_map_cache is None else face_map_cache
-    for i in tqdm(range(len(dataset)), desc='checking clips',
+    for i in progress_bar(range(len(dataset)), desc='checking clips',
                   disable=not progress):
         info = dataset.get_data_info(i)
         path = (osp.join(face_map_dir, info['clip_id'] + '.npz')

@@ -22,6 +22,29 @@ def _fill(template: str, class_names: Sequence[str]) -> List[str]:
     return [template.format(cls=name) for name in class_names]
 
 
+def check_prompt_groups(augmenter, prompts, num_classes: int) -> None:
+    """Raises ``TypeError`` unless ``prompts`` holds exactly the groups
+    ``augmenter.groups`` declares, each with one prompt per class."""
+    name = type(augmenter).__name__
+    if not isinstance(prompts, dict):
+        raise TypeError(f'{name}.__call__ must return {{group: [one prompt '
+                        f'per class]}}, got {type(prompts).__name__}.')
+    groups = tuple(augmenter.groups)
+    if set(prompts) != set(groups):
+        wrote = tuple(prompts)
+        raise TypeError(
+            f'{name} writes the prompt groups {list(wrote)} but declares '
+            f'groups = {groups}: set the class attribute groups = '
+            f'{wrote!r} (and positive_group / negative_group to the groups '
+            'giving t_p and t_n), since each group gets the text adapter '
+            'stack of its name.')
+    for group, texts in prompts.items():
+        if len(texts) != num_classes:
+            raise TypeError(
+                f'{name} writes {len(texts)} prompt(s) in group {group!r} '
+                f'for {num_classes} classes; write one per class.')
+
+
 class BaseLabelAugmenter:
     """What every label augmenter (``LABEL_AUGMENTERS``) offers FineCLIPER.
 
@@ -56,6 +79,50 @@ class BaseLabelAugmenter:
         raise NotImplementedError(
             f'{type(self).__name__} must write the class prompts.')
 
+    def check_groups(self, class_names: Optional[Sequence[str]] = None
+                     ) -> None:
+        """Checks the declared group names against the prompts written.
+
+        FineCLIPER calls this while it builds the model, so that a plugin
+        whose ``groups`` do not name what it returns fails there, saying
+        which attribute to set, rather than at its first training step.
+
+        Args:
+            class_names: Names to write probe prompts for; the model's
+                classes where known (default: two placeholder classes).
+
+        Raises:
+            TypeError: ``groups``, ``positive_group`` or ``negative_group``
+                do not match each other or the prompts :meth:`__call__`
+                returns; the message names the attribute to set.
+        """
+        name = type(self).__name__
+        groups = tuple(self.groups)
+        if not groups or not all(isinstance(g, str) for g in groups):
+            raise TypeError(f'{name}.groups must be a non-empty tuple of '
+                            f'group names, got {self.groups!r}.')
+        for attr in ('positive_group', 'negative_group'):
+            value = getattr(self, attr)
+            if value is not None and value not in groups:
+                raise TypeError(
+                    f'{name}.{attr} is {value!r}, which is not one of its '
+                    f'groups {groups}: set {attr} to one of them (or add it '
+                    'to groups).')
+        if self.positive_group is None:
+            raise TypeError(f'{name}.positive_group must name the group '
+                            f'giving t_p (one of {groups}).')
+        probe = tuple(class_names) if class_names else ('Happy', 'Sad')
+        try:
+            prompts = self(probe)
+        except NotImplementedError:
+            raise
+        except Exception:  # noqa: BLE001
+            # Some parts cannot write prompts before they see the data
+            # (e.g. a class-specific learner sized to another class
+            # count); their first step checks the groups instead.
+            return
+        check_prompt_groups(self, prompts, len(probe))
+
     def bind(self, text_encoder) -> None:
         """Called once with the model's text encoder, before training.
 
@@ -67,7 +134,9 @@ class BaseLabelAugmenter:
                text_encoder) -> Dict[str, torch.Tensor]:
         """``{group: (C, D)}`` class features; by default the text prompts
         encoded by ``text_encoder.encode_prompts``."""
-        return text_encoder.encode_prompts(self(class_names))
+        prompts = self(class_names)
+        check_prompt_groups(self, prompts, len(class_names))
+        return text_encoder.encode_prompts(prompts)
 
     def pn_features(self, features: Dict[str, torch.Tensor]
                     ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:

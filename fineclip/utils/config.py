@@ -8,6 +8,7 @@ from typing import Optional, Union
 from mmengine.config import Config
 
 from .config_checks import check_cfg_options, check_type_names
+from .data_root import apply_data_root, pop_data_root
 
 
 def enable_local_imports() -> None:
@@ -60,9 +61,33 @@ def load_config(config: Union[str, Config],
             raise FileNotFoundError(f"No such config: '{config}'")
         cfg = Config.fromfile(config)
     init_default_scope(cfg.get('default_scope', 'fineclip'))
+    merge_cfg_options(cfg, cfg_options,
+                      config if isinstance(config, str) else 'the config')
     if cfg_options:
-        check_cfg_options(cfg, cfg_options)
-        cfg.merge_from_dict(cfg_options)
         # a type set by an override is checked now, not at build time
         check_type_names(cfg)
     return cfg
+
+
+def merge_cfg_options(cfg: Config, cfg_options: Optional[dict],
+                      config_name: str = 'the config') -> None:
+    """Checks and merges ``--cfg-options`` into ``cfg``; a ``data_root``
+    among them (what ``--data-root`` sets) points every dataset there
+    (:func:`fineclip.utils.data_root.apply_data_root`).
+
+    ``cfg_options`` itself is left as it was, so a tool can pass it on.
+
+    Raises:
+        ValueError: an override key the part reading it does not accept.
+        UserInputError: a data root that is no folder, or one for a config
+            that reads several data sets.
+    """
+    if not cfg_options:
+        return
+    options = dict(cfg_options)
+    root = pop_data_root(options)
+    if options:
+        check_cfg_options(cfg, options)
+        cfg.merge_from_dict(options)
+    if root is not None:
+        apply_data_root(cfg, root, config_name)

@@ -67,7 +67,10 @@ def plot_attention_overlay(frames: np.ndarray, maps: np.ndarray,
     axes[1, 0].set_ylabel('attention', fontsize=8)
     fig.colorbar(im, ax=axes.ravel().tolist(), fraction=0.02, pad=0.01,
                  shrink=0.5, anchor=(0, 0), label='attention')
-    if title:
-        fig.suptitle(title, fontsize=9)
+    # The maps are a coarse token grid smoothed to the frame: say so, so
+    # that nobody reads the smooth blobs as pixel-level attention.
+    grid = (f'attention over a {maps.shape[1]}x{maps.shape[2]} patch-token '
+            f'grid, bilinearly upsampled to {h}x{w} px')
+    fig.suptitle(f'{title}\n{grid}' if title else grid, fontsize=9)
     fig.savefig(out_file, dpi=120, bbox_inches='tight')
     return out_file

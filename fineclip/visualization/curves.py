@@ -1,11 +1,58 @@
 """Training-curve figure: one subplot per group of logged scalars."""
-from typing import Dict, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
 Curve = Tuple[np.ndarray, np.ndarray]
 MARKERS = ('o', 's', '^', 'D', 'v', 'P', 'X')
 LINESTYLES = ('-', '--', '-.', ':')
+#: Smallest y-range of a panel of metrics in [0, 1] (UAR, WAR, recall,
+#: fusion weights): matplotlib would zoom two close values to fill the
+#: panel, and a change of 0.01 would look like a collapse.
+MIN_METRIC_SPAN = 0.2
+#: Below this many points a panel says so: a line through two validations
+#: says little about the course of training.
+FEW_POINTS = 3
+
+
+def metric_ylim(values: np.ndarray) -> Optional[Tuple[float, float]]:
+    """A y-range of at least :data:`MIN_METRIC_SPAN` inside ``[0, 1]``
+    around ``values``, or ``None`` when they are not all in ``[0, 1]`` (a
+    loss, a learning rate: the automatic range is right) or already span
+    that much."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if not len(values) or values.min() < 0 or values.max() > 1:
+        return None
+    lo, hi = float(values.min()), float(values.max())
+    if hi - lo >= MIN_METRIC_SPAN:
+        return None
+    middle = (lo + hi) / 2
+    lo = min(max(0.0, middle - MIN_METRIC_SPAN / 2), 1 - MIN_METRIC_SPAN)
+    return lo - 0.01, lo + MIN_METRIC_SPAN + 0.01
+
+
+def few_points_note(curves: Dict[str, Curve]) -> Optional[str]:
+    """What a panel of validation curves should say when it has fewer than
+    :data:`FEW_POINTS` points (``None`` otherwise)."""
+    most = max((len(xs) for xs, _ in curves.values()), default=0)
+    if most >= FEW_POINTS:
+        return None
+    return (f'only {most} point{"s" if most != 1 else ""}: validate more '
+            'often (train_cfg.val_interval) for a curve')
+
+
+def legend_labels(curves: Dict[str, Curve]) -> Dict[str, str]:
+    """Each curve's legend entry; a curve equal to one before it lies under
+    that one, so its entry says so (``'WAR (= UAR)'`` on a balanced set)."""
+    labels, seen = {}, []
+    for key, (xs, ys) in curves.items():
+        same = next((k for k, (x0, y0) in seen if len(x0) == len(xs)
+                     and np.array_equal(x0, xs) and np.allclose(y0, ys)),
+                    None)
+        labels[key] = key if same is None else f'{key} (= {same})'
+        seen.append((key, (xs, ys)))
+    return labels
 
 
 def plot_curves(groups: Sequence[Tuple[str, str, Dict[str, Curve]]],
@@ -30,6 +77,7 @@ def plot_curves(groups: Sequence[Tuple[str, str, Dict[str, Curve]]],
                  figsize=(7.5, 1.0 + 2.6 * len(groups)))
     axes = fig.subplots(len(groups), 1, squeeze=False)
     for ax, (name, x_label, curves) in zip(axes[:, 0], groups):
+        labels = legend_labels(curves)
         for i, (key, (xs, ys)) in enumerate(curves.items()):
             # Few points (validation every few epochs) get markers, which a
             # bare line would hide; markers and dashes differ per curve so
@@ -37,7 +85,8 @@ def plot_curves(groups: Sequence[Tuple[str, str, Dict[str, Curve]]],
             marker = MARKERS[i % len(MARKERS)] if len(xs) <= 30 else None
             ax.plot(xs, ys, marker=marker, markersize=4, linewidth=1.2,
                     linestyle=LINESTYLES[i % len(LINESTYLES)],
-                    markerfacecolor='none' if i % 2 else None, label=key)
+                    markerfacecolor='none' if i % 2 else None,
+                    label=labels[key])
         ax.set_title(name, fontsize=10)
         ax.set_xlabel(x_label)
         # Steps and epochs are whole numbers; a lone point (one
@@ -46,6 +95,15 @@ def plot_curves(groups: Sequence[Tuple[str, str, Dict[str, Curve]]],
         xs_all = np.concatenate([xs for xs, _ in curves.values()])
         if len(xs_all) and xs_all.min() == xs_all.max():
             ax.set_xlim(xs_all[0] - 1, xs_all[0] + 1)
+        ys_all = np.concatenate([ys for _, ys in curves.values()])
+        ylim = metric_ylim(ys_all)
+        if ylim is not None:
+            ax.set_ylim(*ylim)
+        note = few_points_note(curves) if x_label == 'epoch' or \
+            name.startswith('validation') else None
+        if note:
+            ax.text(0.99, 0.03, note, transform=ax.transAxes, ha='right',
+                    va='bottom', fontsize=7, color='0.35')
         ax.grid(alpha=0.3)
         # Outside the axes: a legend inside hides some of up to a dozen
         # curves (per-branch UAR, per-class recall).

@@ -137,3 +137,56 @@ def test_input_keys_of_the_face_map_and_description_branches():
     zero_shot = MODELS.build(zero_shot_cfg())
     assert zero_shot.input_keys('loss') == ('frames', 'description')
     assert zero_shot.input_keys() == ('frames', )
+
+
+class UndeclaredGroups(PNAugmenter):
+    """Writes 'pos'/'neg' prompts but keeps the inherited group names: the
+    mistake a plugin written from the guide made."""
+
+    def __call__(self, class_names):
+        prompts = super().__call__(class_names)
+        return {'pos': prompts['positive'], 'neg': prompts['negative']}
+
+
+class UnknownPositiveGroup(RenamedPN):
+    positive_group = 'positive'
+
+
+class OnePromptShort(PositiveOnlyAugmenter):
+    def __call__(self, class_names):
+        return {'positive': super().__call__(class_names)['positive'][:-1]}
+
+
+@pytest.mark.parametrize('augmenter, message', [
+    (UndeclaredGroups, r"writes the prompt groups \['pos', 'neg'\] but "
+     r"declares groups = \('positive', 'negative'\): set the class "
+     r"attribute groups = \('pos', 'neg'\)"),
+    (UnknownPositiveGroup, r"positive_group is 'positive', which is not one "
+     r"of its groups \('pos', 'neg'\)"),
+    (OnePromptShort, r"writes 6 prompt\(s\) in group 'positive' for 7 "
+     'classes'),
+])
+def test_a_plugin_whose_groups_do_not_match_its_prompts_fails_at_build(
+        augmenter, message):
+    with pytest.raises(TypeError, match=message):
+        MODELS.build(tiny_model_cfg(label_augmenter=dict(type=augmenter)))
+
+
+def test_group_check_at_the_first_step_where_no_probe_was_possible():
+    class NeedsItsClasses(UndeclaredGroups):
+        """Cannot write prompts for placeholder classes (as a learner sized
+        to the data): the build-time probe is skipped, the step checks."""
+
+        probed = False
+
+        def __call__(self, class_names):
+            if not self.probed:
+                self.probed = True
+                raise ValueError('cannot write prompts yet')
+            return super().__call__(class_names)
+
+    model = MODELS.build(tiny_model_cfg(
+        label_augmenter=dict(type=NeedsItsClasses)))
+    model.set_class_names(CLASSES)
+    with pytest.raises(TypeError, match=r'set the class attribute groups'):
+        model.text_features()

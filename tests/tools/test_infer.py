@@ -161,10 +161,12 @@ def test_the_track_follows_the_moving_face(videos):
 def test_video_probabilities_json_and_figure(videos, checkpoint, tool,
                                              capsys, tmp_path):
     out_file, show = str(tmp_path / 'r.json'), str(tmp_path / 'show')
-    code, out, _ = run_infer(tool, capsys, checkpoint,
-                             str(videos / 'clips' / 'face.mp4'), '--out',
-                             out_file, '--show', show)
+    code, out, err = run_infer(tool, capsys, checkpoint,
+                               str(videos / 'clips' / 'face.mp4'), '--out',
+                               out_file, '--show', show)
     assert code == 0
+    # the embedded default's model says it is a toy
+    assert 'model of the embedded default' in err and 'toy' in err
     assert f'face in {NUM_FRAMES}/{NUM_FRAMES} checked frames' in out
     printed = {}
     for line in out.splitlines():
@@ -174,7 +176,9 @@ def test_video_probabilities_json_and_figure(videos, checkpoint, tool,
     assert set(printed) == set(CLASSES)
     assert sum(printed.values()) == pytest.approx(1, abs=1e-3)
     with open(out_file) as f:
-        result = json.load(f)['results'][0]
+        written = json.load(f)
+    assert written['toy_model'] is True
+    result = written['results'][0]
     assert result['status'] == 'ok'
     assert result['frames_with_face'] == NUM_FRAMES
     probs = result['probabilities']
@@ -334,3 +338,13 @@ def test_pyav_reads_what_decord_cannot(videos, monkeypatch):
     assert by_pyav.shape == by_decord.shape == (NUM_FRAMES, 240, 320, 3)
     # both decode the same stream (up to decoder rounding)
     assert np.abs(by_pyav.astype(int) - by_decord).mean() < 2
+
+
+def test_only_embedded_default_models_are_called_toys():
+    from mmengine.config import Config
+
+    from fineclip.apis.inference_model import is_embedded_default
+    assert is_embedded_default(load_config(CONFIG))
+    assert not is_embedded_default(load_config(
+        osp.join(ROOT, 'configs/fineclip_dfew.py')))
+    assert not is_embedded_default(Config(dict(embedded_default=None)))

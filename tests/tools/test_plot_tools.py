@@ -297,3 +297,23 @@ def test_several_branches_use_the_fused_representation():
                                logits * model.temperature)
     assert not torch.allclose(F.normalize(fused, dim=-1),
                               F.normalize(video, dim=-1))
+
+
+def test_metric_panels_keep_a_readable_range_and_say_when_points_are_few():
+    from fineclip.visualization.curves import (MIN_METRIC_SPAN,
+                                               few_points_note,
+                                               legend_labels, metric_ylim)
+    lo, hi = metric_ylim(np.array([0.70, 0.72]))
+    assert hi - lo >= MIN_METRIC_SPAN and lo < 0.70 and hi > 0.72
+    lo, hi = metric_ylim(np.array([0.95, 0.99]))  # stays inside [0, 1]
+    assert 0.98 < hi <= 1.01 and hi - lo >= MIN_METRIC_SPAN
+    assert metric_ylim(np.array([0.1, 0.9])) is None  # spread shows itself
+    assert metric_ylim(np.array([2.3, 2.31])) is None  # a loss: automatic
+    two = {'UAR': (np.array([5., 10.]), np.array([0.7, 0.71]))}
+    assert 'only 2 points' in few_points_note(two)
+    three = {'UAR': (np.arange(3.), np.full(3, 0.7))}
+    assert few_points_note(three) is None
+    two['WAR'] = two['UAR']
+    two['recall/Happy'] = (np.array([5., 10.]), np.array([0.5, 0.6]))
+    assert legend_labels(two) == {'UAR': 'UAR', 'WAR': 'WAR (= UAR)',
+                                  'recall/Happy': 'recall/Happy'}

@@ -21,6 +21,7 @@ from mmengine.runner import Runner
 from fineclip.apis import load_config, prepare_embedded_default
 from fineclip.datasets.loader_options import fit_loader_options
 from fineclip.registry import DATASETS
+from fineclip.utils.data_root import add_data_root_argument
 
 # What the steps of the DFER pipelines do, for the table.
 STEP_NOTES = {'DecodeFrames': 'frame decoding (JPEG / video)',
@@ -40,6 +41,7 @@ def parse_args(argv=None):
                         help='clips to time step by step (0: skip)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys')
+    add_data_root_argument(parser)
     return parser.parse_args(argv)
 
 

@@ -22,6 +22,7 @@ from mmengine.runner import find_latest_checkpoint
 from fineclip.apis import load_config, prepare_embedded_default
 from fineclip.apis.cross_validation import (format_markdown, summarize,
                                             train_and_test)
+from fineclip.utils.data_root import add_data_root_argument
 
 
 def parse_args(argv=None):
@@ -31,6 +32,7 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', default='work_dirs/seed_comparison')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys in every run')
+    add_data_root_argument(parser)
     return parser.parse_args(argv)
 
 

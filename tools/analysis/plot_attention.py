@@ -22,6 +22,7 @@ from fineclip.apis.analysis import (capture_last_block_attention,
                                     class_token_attention,
                                     denormalize_frames,
                                     load_model_and_loader, patch_grid)
+from fineclip.utils.data_root import add_data_root_argument
 from fineclip.visualization.attention import plot_attention_overlay
 
 
@@ -43,6 +44,7 @@ def parse_args(argv=None):
                         'there is one)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys')
+    add_data_root_argument(parser)
     return parser.parse_args(argv)
 
 

@@ -20,6 +20,7 @@ from mmengine.config import DictAction
 from fineclip.apis.analysis import (collect_pn_similarities,
                                     load_model_and_loader,
                                     summarize_pn_similarities)
+from fineclip.utils.data_root import add_data_root_argument
 from fineclip.visualization.pn_similarity import plot_pn_similarity
 
 
@@ -41,6 +42,7 @@ def parse_args(argv=None):
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. '
                         'test_dataloader.num_workers=0')
+    add_data_root_argument(parser)
     return parser.parse_args(argv)
 
 

@@ -20,6 +20,7 @@ from mmengine.config import DictAction
 from fineclip.apis import load_config, prepare_embedded_default
 from fineclip.apis.preparation import PrepareOptions, check_dataset
 from fineclip.utils.config import import_custom_modules
+from fineclip.utils.data_root import add_data_root_argument
 
 
 def parse_args(argv=None):
@@ -34,6 +35,7 @@ def parse_args(argv=None):
                         '(default), every frame, or none')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys')
+    add_data_root_argument(parser)
     return parser.parse_args(argv)
 
 

@@ -67,6 +67,7 @@ from fineclip.apis.face_map_extraction import (SUMMARY_FILE,
                                                upgrade_face_maps)
 from fineclip.apis.sharding import build_on_rank, init_data_tool_ranks
 from fineclip.registry import FACE_ANALYZERS
+from fineclip.utils.data_root import add_data_root_argument
 
 
 def parse_args(argv=None):
@@ -98,6 +99,7 @@ def parse_args(argv=None):
                         choices=['none', 'pytorch', 'slurm'],
                         help='several processes: torchrun (pytorch) or srun '
                         '(slurm); each rank takes a share of the clips')
+    add_data_root_argument(parser)
     args = parser.parse_args(argv)
     if not args.upgrade and not args.analyzer:
         parser.error('--analyzer is required (or --upgrade)')

@@ -51,6 +51,7 @@ from fineclip.apis.description_generation import (
     generate_descriptions)
 from fineclip.apis.sharding import build_on_rank, init_data_tool_ranks
 from fineclip.registry import DESCRIBERS
+from fineclip.utils.data_root import add_data_root_argument
 
 DEFAULT_FILE = 'descriptions.jsonl'
 
@@ -78,6 +79,7 @@ def parse_args(argv=None):
                         choices=['none', 'pytorch', 'slurm'],
                         help='several processes: torchrun (pytorch) or srun '
                         '(slurm); each rank takes a share of the clips')
+    add_data_root_argument(parser)
     return parser.parse_args(argv)
 
 

@@ -71,6 +71,10 @@ def parse_args(argv=None):
                         help='processes of those jobs (GPUs)')
     parser.add_argument('--cfg-options', nargs='+', metavar='KEY=VALUE',
                         help='override config keys (passed to every step)')
+    parser.add_argument('--data-root', metavar='DIR',
+                        help='root folder of the data set, for every '
+                        'dataset of the config (passed to every step as '
+                        'data_root=DIR)')
     args = parser.parse_args(argv)
     if args.train and not args.run:
         parser.error('--train needs --run')
@@ -78,7 +82,10 @@ def parse_args(argv=None):
 
 
 def options(args) -> PrepareOptions:
-    opts = PrepareOptions(args.config, parse_cfg_options(args.cfg_options),
+    cfg_options = parse_cfg_options(args.cfg_options)
+    if args.data_root is not None:
+        cfg_options = dict(cfg_options or {}, data_root=args.data_root)
+    opts = PrepareOptions(args.config, cfg_options,
                           analyzer=args.analyzer, describer=args.describer,
                           launcher=args.launcher, nproc=args.nproc,
                           workers=args.workers)

@@ -27,6 +27,7 @@ from fineclip.apis.description_refinement import (labels_from_config,
                                                   refine_description_file)
 from fineclip.preprocessing.refinement import (read_labels,
                                                require_scikit_learn)
+from fineclip.utils.data_root import add_data_root_argument
 
 
 def parse_args(argv=None):
@@ -52,6 +53,7 @@ def parse_args(argv=None):
                         help='seed of the fold assignment (default 0)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys (with --config)')
+    add_data_root_argument(parser)
     return parser.parse_args(argv)
 
 

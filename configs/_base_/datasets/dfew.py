@@ -1,5 +1,5 @@
 # DFEW, official layout (EmoLabel_DataSplit + Clip/clip_224x224), fold 1.
-# Point elsewhere with --cfg-options train_dataloader.dataset.data_root=...
+# Point elsewhere with --data-root DIR (every tool that reads the data).
 dataset_type = 'DFEWDataset'
 data_root = 'data/DFEW'
 fold = 1

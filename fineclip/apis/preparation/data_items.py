@@ -30,11 +30,8 @@ def _embedded_root(cfg: Config) -> Optional[str]:
 def _root_fix(cfg: Config) -> str:
     ds_type = str(cfg.train_dataloader.dataset.get('type', 'the dataset'))
     name = ds_type.replace('Dataset', '')
-    keys = ' '.join(f'{loader}.dataset.data_root=DIR' for loader in
-                    ('train_dataloader', 'val_dataloader', 'test_dataloader')
-                    if cfg.get(loader))
     return (f'unpack {name} there as released (README: "Training and '
-            f'testing on DFEW"), or set --cfg-options {keys}')
+            f'testing on DFEW"), or give --data-root DIR')
 
 
 def scan_clips(cfg: Config, opts: PrepareOptions

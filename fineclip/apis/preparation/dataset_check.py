@@ -121,8 +121,7 @@ def check_dataset(cfg: Config, opts: PrepareOptions,
             for root in roots]
         echo('== data root\n' + '\n'.join(format_problems(
             found['data root'], {'split': 'unpack the dataset there, or '
-                                 'set --cfg-options train_dataloader.dataset'
-                                 '.data_root=DIR (and the val/test ones)'})))
+                                 'give --data-root DIR'})))
         return _finish(found, echo)
     num_frames = _num_frames(cfg)
     texts, face_map_cache = _Descriptions(), {}

@@ -12,7 +12,8 @@ import time
 
 import cv2
 import numpy as np
-from tqdm import tqdm
+
+from fineclip.utils.progress import progress_bar
 
 from ..face_maps import FaceMaps, save_face_maps
 from ..splits import stratified_folds
@@ -221,7 +222,8 @@ def _render_clips(seed: int, labels, lengths, image_size: int,
     *stream])`` (``stream`` keeps layouts apart), so any clip can be
     regenerated alone. ``labels`` holds class indices or names.
     """
-    for i in tqdm(range(len(labels)), desc=desc, disable=not progress):
+    for i in progress_bar(range(len(labels)), desc=desc,
+                          disable=not progress):
         rng = np.random.default_rng([seed, i + 1, *stream])
         label = labels[i]
         label = label if isinstance(label, str) else int(label)

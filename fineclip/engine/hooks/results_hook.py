@@ -50,4 +50,6 @@ class DFERResultsHook(Hook):
                     result['matrix'], result['classes'], base + '.png',
                     title=f"{tag}: UAR {result['UAR']:.4f}  "
                     f"WAR {result['WAR']:.4f}")
-            runner.logger.info(f'Confusion matrix saved to {base}.json/.png')
+            saved = f'{base}.json' + (f' and {base}.png' if self.plot
+                                       else '')
+            runner.logger.info(f'Confusion matrix saved to {saved}')

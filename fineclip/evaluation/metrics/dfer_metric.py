@@ -55,7 +55,9 @@ class DFERMetric(BaseMetric):
         prefix (str, optional): Prefix of the metric names.
     """
 
-    default_prefix = None
+    # empty, not None: the keys stay UAR, WAR, ... and MMEngine does not
+    # warn at every run that no prefix is set
+    default_prefix = ''
 
     def __init__(self, class_names: Optional[Sequence[str]] = None,
                  collect_device: str = 'cpu', prefix: Optional[str] = None):

@@ -83,6 +83,9 @@ class FineCLIPER(BaseModel):
         # Before the optimiser exists: a prompt learner's parameters must
         # be created here to be trained.
         self.label_augmenter.bind(self.text_encoder)
+        # a plugin's declared groups must name the prompts it writes: say
+        # so now rather than at the first training step
+        self.label_augmenter.check_groups(class_names)
         self.branches = nn.ModuleDict({
             name: _check_part(
                 BRANCHES.build(cfg, default_args=dict(clip=self.clip)),
