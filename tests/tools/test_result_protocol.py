@@ -16,6 +16,7 @@ from fineclip.apis.cross_validation import (IncompleteResultError,
 from fineclip.apis.result_protocol import (PROTOCOL_FILE,
                                            ProtocolMismatchError,
                                            check_run_dir, make_fingerprint)
+from fineclip.apis.zero_shot import format_table
 from fineclip.utils.errors import UserInputError
 from tests.helpers import call_tool_main, load_tool, write_small_config
 
@@ -155,3 +156,22 @@ def test_compare_seeds_reuses_a_result_of_its_own_protocol_only(
     assert 'optim_wrapper.optimizer.lr: 0.001 -> 0.5' in refused.stderr
     assert 'UAR 0.7000' not in refused.stdout
 
+
+def test_zero_shot_columns_per_fold_and_chance_from_the_class_list():
+    classes = [f'c{i}' for i in range(7)]
+    cell = {'UAR': 0.5, 'WAR': 0.4, 'recall/c0': 1.0, 'recall/c1': 0.0}
+    result = dict(
+        columns=['DFEW (d) fold 1', 'DFEW (d) fold 2'], folds=[1, 2],
+        rows={'m': {'DFEW (d) fold 1': cell, 'DFEW (d) fold 2': dict(
+            cell, UAR=0.7)}},
+        classes={'DFEW (d) fold 1': classes, 'DFEW (d) fold 2': classes},
+        means={'m': {'DFEW (d)': {'n': 2, 'columns': ['DFEW (d) fold 1',
+                                                      'DFEW (d) fold 2'],
+                                  'UAR/mean': 0.6, 'UAR/std': 0.1414,
+                                  'WAR/mean': 0.4, 'WAR/std': 0.0}}})
+    table = format_table(result)
+    assert '| m | 50.00 / 40.00 | 70.00 / 40.00 | 60.00 ± 14.14 / ' in table
+    assert 'mean ± sample std, n=2' in table
+    # 7 classes in the list, 2 with a recall: chance is 1/7, not 1/2
+    chance = [line for line in table.splitlines() if 'chance' in line][0]
+    assert chance.count('14.29') == 3 and '50.00' not in chance
