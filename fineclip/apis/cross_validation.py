@@ -30,6 +30,8 @@ from .result_protocol import (check_run_dir, check_same_protocol, describe,
                               make_fingerprint, write_protocol_file)
 
 RESULT_FILE = 'fold_result.json'
+#: Result fields that name a run without changing it (not fingerprinted).
+RUN_LABELS = ('config', 'source')
 _LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
@@ -127,6 +129,9 @@ def run_fingerprint(cfg: Config, selection: str, val_holdout: float = 0.0,
     """The fingerprint of training and testing ``cfg`` (before
     :func:`configure_training` rewrites it): config, selection rule,
     precision, world size and ``info`` (``fold``, ``seed``...)."""
+    # how a run was named (a config's path, relative or not) is no part of
+    # its protocol: the config's content is
+    info = {k: v for k, v in info.items() if k not in RUN_LABELS}
     requested = cfg.get('precision', None)
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
     precision = ('optim_wrapper as configured' if requested is None else

@@ -147,6 +147,11 @@ def test_compare_seeds_reuses_a_result_of_its_own_protocol_only(
     assert reused.returncode == 0, reused.stderr[-2000:]
     assert reused.stdout.count('reused, same fingerprint') == 3
     assert '70.00 ± 2.00 (mean ± sample std (n=3)' in reused.stdout
+    # the same config by another path is the same protocol
+    relative = call_tool_main('tools/analysis/compare_seeds.py', [
+        osp.basename(config), *argv[1:]], cwd=str(tmp_path))
+    assert relative.stdout.count('reused, same fingerprint') == 3, (
+        relative.stderr[-2000:])
     # the case: fold=2 lr=0.5 must not print the fold-1 number
     refused = call_tool_main('tools/analysis/compare_seeds.py', argv + [
         '--cfg-options', 'train_dataloader.dataset.fold=2',
