@@ -319,7 +319,8 @@ def format_markdown(summary: Dict[str, object]) -> str:
             if r.get('skipped_clips') is not None else '')
         for r in summary['runs'])
     lines = [f"Protocol of every {key}: {summary['protocol']}.{mark}",
-             f"Shared: {describe(summary['fingerprint'])}.", f'Per {key}: {per_run}.', '',
+             f"Shared: {describe(summary['fingerprint'])}.",
+             f'Per {key}: {per_run}.', '',
              '| metric | ' + ' | '.join(f'{key} {k}' for k in runs) +
              f' | {std_header(len(runs))} |',
              '|---' * (len(runs) + 2) + '|']

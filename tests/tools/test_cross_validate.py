@@ -9,8 +9,8 @@ from mmengine.config import Config
 from fineclip.apis.cross_validation import (fold_config, format_markdown,
                                             summarize)
 from fineclip.engine.train_setup import configure_training
-from tests.helpers import call_tool_main, run_tool_main, write_small_config
-from tests.tools.test_result_protocol import fold_result
+from tests.helpers import (call_tool_main, fold_result, run_tool_main,
+                           write_small_config)
 
 
 def test_two_folds_then_resume(tiny_data, tmp_path):

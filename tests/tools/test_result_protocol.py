@@ -18,19 +18,8 @@ from fineclip.apis.result_protocol import (PROTOCOL_FILE,
                                            check_run_dir, make_fingerprint)
 from fineclip.apis.zero_shot import format_table
 from fineclip.utils.errors import UserInputError
-from tests.helpers import call_tool_main, load_tool, write_small_config
-
-
-def fold_result(fold, metrics, lr=0.001, classes=('a', 'b')):
-    """A finished fold's record, its fingerprint made as a real one is."""
-    resolved = {'optim_wrapper.optimizer.lr': lr,
-                'train_dataloader.dataset.fold': fold, 'run.fold': fold,
-                'run.selection': 'last_epoch', 'run.precision': 'fp32',
-                'run.world_size': 1}
-    return dict(fold=fold, epochs=1, classes=list(classes),
-                protocol='last epoch (1) of each fold', metrics=metrics,
-                selection='last_epoch', skipped_clips={'test': 0},
-                fingerprint=dict(hash=f'h{fold}{lr}', resolved=resolved))
+from tests.helpers import (call_tool_main, fold_result, load_tool,
+                           write_small_config)
 
 
 def test_sample_std_with_n_on_known_numbers():
