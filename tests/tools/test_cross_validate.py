@@ -9,6 +9,7 @@ from mmengine.config import Config
 from fineclip.apis.cross_validation import (fold_config, format_markdown,
                                             summarize)
 from fineclip.engine.train_setup import configure_training
+from fineclip.utils.errors import UserInputError
 from tests.helpers import (call_tool_main, fold_result, run_tool_main,
                            write_small_config)
 
@@ -140,3 +141,17 @@ def test_cross_validate_with_holdout_tests_the_best_epoch(tiny_data,
     best = [n for n in os.listdir(osp.join(work_dir, 'fold_1'))
             if n.startswith('best_UAR')]
     assert len(best) == 1
+
+
+def test_select_on_test_watches_the_test_list_and_excludes_holdout(
+        tiny_data, tmp_path):
+    cfg = Config.fromfile(write_small_config(tmp_path, tiny_data))
+    fold = fold_config(cfg, 2, str(tmp_path / 'f2'), select_on_test=True)
+    assert fold.val_dataloader.dataset == fold.test_dataloader.dataset
+    assert fold.val_dataloader.dataset.split == 'test'
+    assert fold.default_hooks.checkpoint.save_best == 'UAR'
+    assert 'save_best' not in fold_config(
+        cfg, 2, str(tmp_path / 'f2')).default_hooks.checkpoint
+    with pytest.raises(UserInputError, match='give one of them'):
+        fold_config(cfg, 2, str(tmp_path / 'f2'), val_holdout=0.2,
+                    select_on_test=True)
