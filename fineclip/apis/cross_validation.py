@@ -141,7 +141,7 @@ def run_fingerprint(cfg: Config, selection: str, val_holdout: float = 0.0,
                             world_size=run_world_size(cfg), **info)
 
 
-def _skipped_clips(runner) -> Dict[str, int]:
+def skipped_clip_counts(runner) -> Dict[str, int]:
     """Clips each split left out as bad (``on_bad_clip='skip'``)."""
     counts = {}
     for split in ('train', 'val', 'test'):
@@ -214,7 +214,7 @@ def train_and_test(cfg: Config, work_dir: str, val_holdout: float = 0.0,
     result = dict(info, metrics=metrics, epochs=epochs,
                   protocol=_selection_text(selection, epochs, val_holdout),
                   selection=selection, fingerprint=fingerprint,
-                  skipped_clips=_skipped_clips(runner),
+                  skipped_clips=skipped_clip_counts(runner),
                   classes=list(runner.test_dataloader.dataset.metainfo[
                       'classes']))
     with open(osp.join(work_dir, RESULT_FILE), 'w') as f:

@@ -4,6 +4,7 @@ one column per fold. Finished results are written here, not trained."""
 import json
 import os
 import os.path as osp
+from types import SimpleNamespace
 
 import pytest
 from mmengine.config import Config
@@ -11,11 +12,13 @@ from mmengine.config import Config
 from fineclip.apis import load_config, prepare_embedded_default
 from fineclip.apis.cross_validation import (IncompleteResultError,
                                             fold_config, format_markdown,
-                                            run_fingerprint, summarize,
+                                            run_fingerprint,
+                                            skipped_clip_counts, summarize,
                                             train_and_test)
 from fineclip.apis.result_protocol import (PROTOCOL_FILE,
                                            ProtocolMismatchError,
-                                           check_run_dir, make_fingerprint)
+                                           check_run_dir, describe,
+                                           make_fingerprint)
 from fineclip.apis.zero_shot import format_table
 from fineclip.utils.errors import UserInputError
 from tests.helpers import (call_tool_main, fold_result, load_tool,
@@ -169,3 +172,19 @@ def test_zero_shot_columns_per_fold_and_chance_from_the_class_list():
     # 7 classes in the list, 2 with a recall: chance is 1/7, not 1/2
     chance = [line for line in table.splitlines() if 'chance' in line][0]
     assert chance.count('14.29') == 3 and '50.00' not in chance
+
+
+def test_extra_protocol_flags_andskipped_clip_counts_are_recorded():
+    plain = make_fingerprint(Config(dict(lr=0.1)), fold=1)
+    flagged = make_fingerprint(
+        Config(dict(lr=0.1, allow_label_conditioned_eval=True)), fold=1)
+    assert flagged['resolved']['run.label_conditioned_eval'] is True
+    assert flagged['hash'] != plain['hash']
+    assert 'label_conditioned_eval=True' in describe(flagged)
+    assert 'label_conditioned_eval' not in describe(plain)
+    runner = SimpleNamespace(
+        train_dataloader=SimpleNamespace(dataset=SimpleNamespace(
+            bad_clips=['a.mp4: no frames', 'b.mp4: no frames'])),
+        test_dataloader=SimpleNamespace(dataset=SimpleNamespace(
+            bad_clips=[])))
+    assert skipped_clip_counts(runner) == {'train': 2, 'test': 0}
