@@ -85,6 +85,26 @@ def write_small_config(folder, data_root, max_epochs=2, workers=0) -> str:
     return path
 
 
+def fold_result(fold, metrics, lr=0.001, classes=('a', 'b')):
+    """A finished fold's result record, as ``train_and_test`` writes it,
+    with a fingerprint of a few keys (for summaries, without training).
+
+    Args:
+        fold: The fold number.
+        metrics: Its ``{name: value}`` metrics.
+        lr: The learning rate its fingerprint records.
+        classes: Its class list.
+    """
+    resolved = {'optim_wrapper.optimizer.lr': lr,
+                'train_dataloader.dataset.fold': fold, 'run.fold': fold,
+                'run.selection': 'last_epoch', 'run.precision': 'fp32',
+                'run.world_size': 1}
+    return dict(fold=fold, epochs=1, classes=list(classes),
+                protocol='last epoch (1) of each fold', metrics=metrics,
+                selection='last_epoch', skipped_clips={'test': 0},
+                fingerprint=dict(hash=f'h{fold}{lr}', resolved=resolved))
+
+
 def run_tool(args, cwd=ROOT):
     """Runs ``python tools/...`` in a fresh interpreter from the repository
     (or ``cwd``) and asserts that it succeeded.

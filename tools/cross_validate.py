@@ -3,9 +3,14 @@ write a per-fold and mean ± std table.
 
 ``python tools/cross_validate.py CONFIG [--folds 1 2 3 4 5] [--work-dir W]``
 
-Each fold runs in ``W/fold_K``. Rerunning the command reuses folds that
-finished and resumes a fold that was interrupted. Results go to
-``W/cv_results.{md,json}`` and ``W/cv_per_class_recall.png``.
+Each fold runs in ``W/fold_K``, which records the run's protocol
+fingerprint (resolved config and options) before it trains. Rerunning the
+command reuses folds that finished and resumes a fold that was interrupted,
+only under the same fingerprint; under another one it stops and names the
+keys that differ (``--force`` moves the old fold folder aside to
+``W/fold_K.superseded-N`` and trains afresh). Results go to
+``W/cv_results.{md,json}`` (mean ± sample std with n, each fold's
+fingerprint) and ``W/cv_per_class_recall.png``.
 """
 import argparse
 import json
@@ -16,7 +21,9 @@ from mmengine.config import DictAction
 
 from fineclip.apis import load_config, prepare_embedded_default
 from fineclip.apis.cross_validation import (format_markdown, per_class_recall,
-                                            run_fold, summarize)
+                                            run_fold, selection_mark,
+                                            summarize)
+from fineclip.apis.result_protocol import describe
 from fineclip.utils.data_root import add_data_root_argument
 from fineclip.visualization import plot_per_class_recall
 
@@ -31,6 +38,16 @@ def parse_args(argv=None):
         '--val-holdout', type=float, default=0.0, metavar='FRACTION',
         help='validate on this stratified share of each training split and '
         'test the best epoch (default 0: test the last epoch)')
+    parser.add_argument(
+        '--select-on-test', action='store_true',
+        help="test the epoch with the best TEST UAR: DFER-CLIP's published "
+        'rule, for a like-for-like comparison with it only (the number is '
+        'selected on the data it reports; every output line says so)')
+    parser.add_argument(
+        '--force', action='store_true',
+        help='a fold folder made under another protocol is moved aside '
+        '(FOLD.superseded-N) and the fold trains afresh, instead of '
+        'stopping')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys in every fold')
     add_data_root_argument(parser)
@@ -48,10 +65,13 @@ def main(argv=None):
     results = []
     for fold in args.folds:
         result = run_fold(cfg, fold, osp.join(work_dir, f'fold_{fold}'),
-                          args.val_holdout)
-        state = 'reused the finished run' if result['reused'] else 'trained'
+                          args.val_holdout, args.select_on_test, args.force)
+        state = ('reused the finished run (same fingerprint)'
+                 if result['reused'] else 'trained')
         print(f"fold {fold}: {state}; UAR {result['metrics']['UAR']:.4f} "
-              f"WAR {result['metrics']['WAR']:.4f}", flush=True)
+              f"WAR {result['metrics']['WAR']:.4f}; "
+              f"{describe(result['fingerprint'])}"
+              f"{selection_mark(result)}", flush=True)
         results.append(result)
 
     summary = summarize(results)

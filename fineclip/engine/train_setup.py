@@ -111,7 +111,9 @@ def configure_precision(cfg: Config, device_type: Optional[str] = None
     return precision
 
 
-def _world_size(cfg: Config) -> int:
+def run_world_size(cfg: Config) -> int:
+    """Processes in the run: the process group's, else ``WORLD_SIZE`` or
+    ``SLURM_NTASKS`` with a launcher, else 1."""
     import torch.distributed as dist
     if dist.is_available() and dist.is_initialized():
         return dist.get_world_size()
@@ -155,7 +157,7 @@ def configure_global_batch(cfg: Config, world_size: Optional[int] = None
     if not base or base <= 0:
         raise ValueError(f'auto_scale_lr={dict(settings)} needs a positive '
                          'base_batch_size (the batch the lr was set for).')
-    world_size = world_size or _world_size(cfg)
+    world_size = world_size or run_world_size(cfg)
     per_process = loader.batch_size * cfg.optim_wrapper.get(
         'accumulative_counts', 1)
     total = world_size * per_process

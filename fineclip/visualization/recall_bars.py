@@ -29,7 +29,7 @@ def plot_per_class_recall(rows: Sequence[Tuple[str, float, float]],
         ax.text(bar.get_x() + bar.get_width() / 2, mean + std + 1.5,
                 f'{mean:.1f}', ha='center', va='bottom', fontsize=8)
     ax.set_xticks(range(len(rows)), names, rotation=30, ha='right')
-    ax.set_ylabel('recall (%), mean ± std' if spread else 'recall (%)')
+    ax.set_ylabel('recall (%), mean ± sample std' if spread else 'recall (%)')
     ax.set_ylim(0, max(110, max(m + s for m, s in zip(means, stds)) + 10))
     if title:
         ax.set_title(title)

@@ -43,6 +43,9 @@ def roots(tmp_path_factory):
     return str(base / 'mafw'), str(base / 'dfew'), str(base / 'runs')
 
 
+# one source training and 4 tests (2 rows x 2 target folds: each fold's
+# test split is its own column, which needs two folds to show)
+@pytest.mark.slow(20)
 def test_zero_shot_table_trains_on_captions_and_tests_both_rows(roots):
     mafw, dfew, work_dir = roots
     source = small(SOURCE, mafw, 'mafw', 55)
@@ -54,23 +57,34 @@ def test_zero_shot_table_trains_on_captions_and_tests_both_rows(roots):
     baseline.merge_from_dict({'test_dataloader.dataset.data_root': dfew})
     # the source config itself reads captions, never labels
     assert source.train_dataloader.dataset.captions is True
-    result = zero_shot_table(source, [target], [baseline], work_dir)
+    result = zero_shot_table(source, [target], [baseline], work_dir,
+                             folds=(1, 2))
     assert result['checkpoint'].endswith('epoch_1.pth')
-    column = f'DFEW ({dfew})'
-    assert result['columns'] == [column]
+    # one column per fold's test split: two folds never share one
+    columns = [f'DFEW ({dfew}) fold 1', f'DFEW ({dfew}) fold 2']
+    assert result['columns'] == columns
     rows = result['rows']
     assert set(rows) == {'CLIP (no training)',
                          'fineclip_dagger_zs_synthetic_mafw_caption '
                          '(caption-trained)'}
-    for cells in rows.values():
-        metrics = cells[column]
-        # the target's 7 classes, not the source's 11
-        assert len([k for k in metrics if k.startswith('recall/')]) == 7
-        assert 0 <= metrics['UAR'] <= 1
+    for row, cells in rows.items():
+        for column in columns:
+            assert 0 <= cells[column]['UAR'] <= 1
+            # the target's 7 classes, not the source's 11
+            assert len(result['classes'][column]) == 7
+        mean = result['means'][row][f'DFEW ({dfew})']
+        assert mean['n'] == 2
+        assert mean['UAR/mean'] == pytest.approx(
+            (cells[columns[0]]['UAR'] + cells[columns[1]]['UAR']) / 2)
     table = open(osp.join(work_dir, 'zero_shot.md')).read()
     assert 'CLIP (no training)' in table and '14.29' in table
+    assert 'mean of 2 folds' in table
     saved = json.load(open(osp.join(work_dir, 'zero_shot.json')))
     assert saved['rows'] == rows
+    # every test's protocol is recorded, and the source run's
+    assert saved['fingerprints']['source']['resolved']['run.selection'] == (
+        'last_epoch')
+    assert len(saved['fingerprints']) == 1 + 2 * 2
 
 
 def test_test_tool_refuses_a_trained_config_without_checkpoint():

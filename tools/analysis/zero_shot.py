@@ -5,10 +5,13 @@
 
 SOURCE is a caption-trained config (``configs/zeroshot/*_zs_*.py``); it is
 trained in ``W/source`` unless ``--checkpoint`` is given (a finished run
-is reused, an interrupted one resumes). Each target config (``*_to_*.py``)
-is tested with that checkpoint, each baseline (``clip_zs_*.py``) without
-one, and a table with a row per model and a column per target dataset is
-printed and written to ``W/zero_shot.{md,json}``. On the embedded default::
+is reused, an interrupted one resumes, both only under the same protocol
+fingerprint; ``--force`` retrains one made under another, moving it aside).
+Each target config (``*_to_*.py``) is tested with that checkpoint, each
+baseline (``clip_zs_*.py``) without one, on the test split of every fold of
+``--target-folds`` (default 1-5), and a table with a row per model, a
+column per fold and one with the mean over folds is printed and written to
+``W/zero_shot.{md,json}``. On the embedded default::
 
     python tools/analysis/zero_shot.py \\
         configs/zeroshot/fineclip_dagger_zs_synthetic_mafw_caption.py \\
@@ -23,7 +26,7 @@ import os.path as osp
 from mmengine.config import DictAction
 
 from fineclip.apis import load_config
-from fineclip.apis.zero_shot import zero_shot_table
+from fineclip.apis.zero_shot import ALL_FOLDS, zero_shot_table
 
 
 def parse_args(argv=None):
@@ -37,6 +40,13 @@ def parse_args(argv=None):
                         '(default: train the source)')
     parser.add_argument('--work-dir', help='default: work_dirs/zero_shot/'
                         '<source config name>')
+    parser.add_argument('--target-folds', type=int, nargs='+',
+                        default=list(ALL_FOLDS),
+                        help='folds whose test splits each target is '
+                        'evaluated on (default: all 5)')
+    parser.add_argument('--force', action='store_true',
+                        help='retrain a source run made under another '
+                        'protocol (the old folder is moved aside)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys in every config')
     return parser.parse_args(argv)
@@ -54,7 +64,8 @@ def main(argv=None):
         configs[path] = load_config(path, args.cfg_options)
     result = zero_shot_table(
         configs[args.source], [configs[p] for p in args.targets],
-        [configs[p] for p in args.baselines], work_dir, args.checkpoint)
+        [configs[p] for p in args.baselines], work_dir, args.checkpoint,
+        folds=args.target_folds, force=args.force)
     print(f"\nZero-shot, source checkpoint {result['checkpoint']}:\n")
     print(result['markdown'])
     print(f'Written to {osp.join(work_dir, "zero_shot.md")}')
