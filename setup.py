@@ -43,7 +43,9 @@ setup(
     ],
     extras_require={
         # scikit-learn: the tests cover the refinement leakage classifier.
-        'dev': ['pytest', 'pytest-xdist>=3.5', 'scikit-learn>=1.3'],
+        # sphinx, myst-parser: tests/test_docs.py builds docs/ with -W.
+        'dev': ['pytest', 'pytest-xdist>=3.5', 'scikit-learn>=1.3',
+                'sphinx>=7.2', 'myst-parser>=2.0'],
         # tools/data/refine_descriptions.py's leakage classifier (only with
         # --config or --labels; refinement itself needs nothing extra).
         'refine': ['scikit-learn>=1.3'],

@@ -34,3 +34,10 @@ def test_main_command_tests_the_last_checkpoint():
         osp.join(ROOT, 'configs/synthetic/fineclip_synthetic.py'))
     checkpoint = f'epoch_{cfg.train_cfg.max_epochs}.pth'
     assert checkpoint in _quick_start_commands()[0]
+
+
+def test_readme_is_short():
+    """README introduces and links; the details live in docs/."""
+    with open(osp.join(ROOT, 'README.md')) as f:
+        lines = f.read().splitlines()
+    assert len(lines) <= 250, f'README.md has {len(lines)} lines (at most 250)'

@@ -30,8 +30,8 @@ def _embedded_root(cfg: Config) -> Optional[str]:
 def _root_fix(cfg: Config) -> str:
     ds_type = str(cfg.train_dataloader.dataset.get('type', 'the dataset'))
     name = ds_type.replace('Dataset', '')
-    return (f'unpack {name} there as released (README: "Training and '
-            f'testing on DFEW"), or give --data-root DIR')
+    return (f'unpack {name} there as released (docs: user_guides/'
+            f'prepare_dataset.md), or give --data-root DIR')
 
 
 def scan_clips(cfg: Config, opts: PrepareOptions
