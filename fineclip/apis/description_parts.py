@@ -3,9 +3,10 @@
 A descriptions file is JSONL, one ``{"clip_id": ..., "text": ...}`` per
 clip, with its provenance fields (``describer``, ``label_given``...), which
 a merge copies unchanged. Under torchrun or srun each rank of
-``tools/data/generate_descriptions.py`` appends to its own part file (:func:`part_file`), and rank 0 merges
-the parts into the one file the configs read
-(:func:`merge_description_parts`), refusing duplicates and gaps.
+``tools/data/generate_descriptions.py`` appends to its own part file
+(:func:`part_file`), and rank 0 merges the parts into the one file the
+configs read (:func:`merge_description_parts`), refusing duplicates and
+gaps.
 """
 import glob
 import json

@@ -43,8 +43,9 @@ class DescriptionRecord:
 def read_description_records(path: str) -> List[DescriptionRecord]:
     """Reads a JSONL descriptions file in file order.
 
-    Each non-blank line is ``{"clip_id": "00001", "text": "..."}``; other
-    keys are ignored.
+    Each non-blank line is ``{"clip_id": "00001", "text": "..."}``, with
+    provenance fields where the writer recorded them (read into
+    :attr:`DescriptionRecord.provenance`); other keys are ignored.
 
     Raises:
         FileNotFoundError: no file at ``path``.

@@ -32,7 +32,8 @@ PAPER_PROMPT = (
     'etc.) and implied actions (breathing rate, gaze direction) across a '
     'sequence. Provide a detailed description of the movements of various '
     'facial features and implied actions concisely.')
-#: Sentence appended to the prompt when the label is given to the model.
+#: Sentence appended to the prompt when the label is given to the model
+#: (``with_label=True``: the training clips of one fold only).
 LABEL_HINT = 'The expression in the video is {label}.'
 #: The chat layout of the Video-LLaVA-7B-hf model card.
 CHAT_TEMPLATE = 'USER: <video>\n{prompt} ASSISTANT:'
@@ -64,8 +65,9 @@ def build_prompt(prompt: str = PAPER_PROMPT,
     Args:
         prompt: The instruction (the paper's by default).
         label: If given, :data:`LABEL_HINT` with this class name (lower
-            case) follows the instruction, as in the paper's
-            label-informed variant.
+            case) follows the instruction: a label-hint study only (the
+            paper's prompt holds no label; docs/evaluation_protocol.md
+            says where such a text may be used).
 
     Returns:
         str: ``'USER: <video>\\n{prompt} ASSISTANT:'``.
