@@ -23,6 +23,8 @@ from fineclip.apis import load_config, prepare_embedded_default
 from fineclip.apis.cross_validation import (format_markdown, per_class_recall,
                                             run_fold, selection_mark,
                                             summarize)
+from fineclip.apis.description_protocol import \
+    check_label_free_descriptions
 from fineclip.apis.result_protocol import describe
 from fineclip.utils.data_root import add_data_root_argument
 from fineclip.visualization import plot_per_class_recall
@@ -61,6 +63,7 @@ def main(argv=None):
         'work_dirs', osp.splitext(osp.basename(args.config))[0] + '_cv')
     os.makedirs(work_dir, exist_ok=True)
     prepare_embedded_default(cfg)
+    check_label_free_descriptions(cfg, args.folds)  # sets the result key
 
     results = []
     for fold in args.folds:

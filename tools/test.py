@@ -12,6 +12,8 @@ from fineclip.apis import (add_common_arguments, apply_common_options,
                            enable_local_imports, parse_with_common,
                            prepare_embedded_default, setup_distributed,
                            test_work_dir)
+from fineclip.apis.description_protocol import \
+    check_label_free_descriptions
 from fineclip.datasets.loader_options import fit_loader_options
 from fineclip.engine.checkpoint_io import CheckpointError
 from fineclip.engine.runner import FineCLIPRunner
@@ -64,14 +66,20 @@ def main(argv=None):
     cfg = merge_args(Config.fromfile(args.config), args)
     cfg.verbose = args.verbose  # the full start-up dumps on the console
     prepare_embedded_default(cfg)
+    # no evaluated clip may read a text written knowing its label
+    label_note = check_label_free_descriptions(cfg)
     setup_distributed(cfg)  # after --dump added its metric: gathered too
     configure_test_precision(cfg)  # TF32 on CUDA unless tf32=False
     fit_loader_options(cfg)  # pin_memory/persistent_workers
     runner = FineCLIPRunner.from_cfg(cfg)
+    if label_note:  # into this run's log file too
+        runner.logger.warning(label_note)
     try:
         runner.test()
     except CheckpointError as err:  # names the file; no traceback
         raise SystemExit(str(err)) from None
+    if label_note:  # beside the scores, where a reader copies them from
+        print(label_note)
 
 
 if __name__ == '__main__':

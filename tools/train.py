@@ -6,6 +6,8 @@ from mmengine.config import Config
 from fineclip.apis import (add_common_arguments, apply_common_options,
                            enable_local_imports, parse_with_common,
                            prepare_embedded_default, setup_distributed)
+from fineclip.apis.description_protocol import \
+    check_label_free_descriptions
 from fineclip.apis.preparation import ensure_inputs_ready
 from fineclip.datasets.loader_options import fit_loader_options
 from fineclip.engine.checkpoint_io import (CheckpointError,
@@ -79,6 +81,8 @@ def main(argv=None):
     prepare_embedded_default(cfg)
     # after the embedded default exists: a missing input prints the checklist
     ensure_inputs_ready(cfg, args.config, args.cfg_options)
+    # no evaluated clip may read a text written knowing its label
+    label_note = check_label_free_descriptions(cfg)
     fit_loader_options(cfg)  # pin_memory/persistent_workers
     # one run per work dir; a second one would interleave checkpoints
     with training_lock(cfg.work_dir):
@@ -86,6 +90,8 @@ def main(argv=None):
             # the newest checkpoint that loads, not only last_checkpoint
             cfg.load_from = find_resumable_checkpoint(cfg.work_dir)
         runner = FineCLIPRunner.from_cfg(cfg)
+        if label_note:  # into this run's log file too
+            runner.logger.warning(label_note)
         try:
             runner.train()
         except CheckpointError as err:  # names the file; no traceback

@@ -45,6 +45,12 @@ tf32 = True
 # clips with gradient accumulation, then with gradient checkpointing.
 # tools/train.py --max-memory-gb sets max_memory_gb.
 train_memory = dict(max_memory_gb=None, min_micro_batch=4)
+# Train, test and cross-validation refuse descriptions written with the
+# label of a clip they evaluate (label_given: true in the file). True lets
+# them run for a study of label hints; the run then carries
+# label_conditioned_eval = True in its logs, config and results
+# (docs/evaluation_protocol.md).
+allow_label_conditioned_eval = False
 
 log_processor = dict(type='LogProcessor', window_size=20, by_epoch=True)
 vis_backends = [dict(type='LocalVisBackend')]

@@ -4,8 +4,14 @@ Used by ``tools/data/generate_descriptions.py``. Clips come from a config's
 datasets (all splits, with their labels and, where the config names a
 ``face_map_dir``, their face maps) or from a folder of clip folders /
 videos. The texts go to one JSONL file, a line ``{"clip_id": ..., "text":
+..., "describer": ..., "model": ..., "prompt_sha256": ..., "label_given":
 ...}`` per clip (the format :func:`fineclip.datasets.descriptions.
-read_descriptions` reads).
+read_descriptions` reads; the provenance fields are the describer's
+:meth:`~fineclip.preprocessing.describers.base.BaseDescriber.provenance`).
+
+No describer sees a clip's label unless the clip is in ``label_ids``
+(empty by default): the labels a config gives its clips stay here, so a
+label-free run cannot leak them whatever the describer's settings.
 
 Generation is resumable: clips already in the file are skipped, new lines
 are appended a batch at a time, and a last line cut short by an interrupted
@@ -16,17 +22,15 @@ own part file, ``{stem}.part-{rank}-of-{world}.jsonl``, resumable in the
 same way, and rank 0 merges the parts into the one file at the end (see
 :func:`generate_descriptions`).
 """
-import json
 import os
 import os.path as osp
 import time
 import warnings
 from dataclasses import dataclass
-from typing import Iterable, List, Optional, Sequence, Set
+from typing import Collection, Iterable, List, Optional, Sequence, Set
 
 import numpy as np
 from mmengine.config import Config
-from tqdm import tqdm
 
 from fineclip.apis.face_map_extraction import (ClipSource, clips_from_folder,
                                                config_clip_infos)
@@ -34,11 +38,13 @@ from fineclip.apis.description_parts import (  # noqa: F401
     DescriptionMergeError, merge_description_parts, part_file, part_files,
     read_records)
 from fineclip.apis.sharding import RankContext, shard
+from fineclip.datasets.descriptions import description_line
 from fineclip.datasets.face_maps import FaceMaps, load_face_maps
 from fineclip.datasets.transforms.loading import read_frame_files
 from fineclip.datasets.video import read_video_frames, video_length
 from fineclip.preprocessing.describers.base import (BaseDescriber, ClipInput,
                                                     segment_middles)
+from fineclip.utils.progress import progress_bar
 
 
 @dataclass
@@ -139,12 +145,14 @@ def read_finished(path: str) -> Set[str]:
     return {clip_id for clip_id, _ in read_records(path)}
 
 
-def clip_input(describer: BaseDescriber, clip: DescriptionClip) -> ClipInput:
+def clip_input(describer: BaseDescriber, clip: DescriptionClip,
+               give_label: bool = False) -> ClipInput:
     """Loads what ``describer`` looks at for one clip.
 
     Frames are read only for a describer that needs them, and then only
     the ``describer.num_frames`` segment middles; face maps are read only
-    for a describer that needs them.
+    for a describer that needs them. The clip's label is handed over only
+    with ``give_label``.
     """
     frames = maps = None
     if describer.needs_frames:
@@ -152,7 +160,8 @@ def clip_input(describer: BaseDescriber, clip: DescriptionClip) -> ClipInput:
         frames = clip.read_frames_at(indices)
     if describer.needs_face_maps:
         maps = clip.load_face_maps()
-    return ClipInput(clip.clip_id, frames, maps, clip.label)
+    return ClipInput(clip.clip_id, frames, maps,
+                     clip.label if give_label else None)
 
 
 def _batches(items: list, size: int) -> Iterable[list]:
@@ -160,9 +169,10 @@ def _batches(items: list, size: int) -> Iterable[list]:
         yield items[start:start + size]
 
 
-def _append(path: str, clip_ids: List[str], texts: List[str]) -> None:
-    lines = ''.join(json.dumps({'clip_id': c, 'text': t}) + '\n'
-                    for c, t in zip(clip_ids, texts))
+def _append(path: str, clip_ids: List[str], texts: List[str],
+            provenance: List[dict]) -> None:
+    lines = ''.join(description_line(c, t, p)
+                    for c, t, p in zip(clip_ids, texts, provenance))
     with open(path, 'a', encoding='utf-8') as f:
         f.write(lines)
         f.flush()
@@ -172,7 +182,8 @@ def _append(path: str, clip_ids: List[str], texts: List[str]) -> None:
 
 def _generate(describer: BaseDescriber, clips: List[DescriptionClip],
               out_file: str, progress: bool, ctx: RankContext,
-              done: Optional[Set[str]] = None) -> dict:
+              done: Optional[Set[str]] = None,
+              label_ids: Collection[str] = ()) -> dict:
     """Describes the clips of ``clips`` in neither ``done`` nor
     ``out_file``, appending to ``out_file``; returns the summary."""
     os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
@@ -184,21 +195,23 @@ def _generate(describer: BaseDescriber, clips: List[DescriptionClip],
     words, start = 0, time.perf_counter()
     desc = f'descriptions [{ctx.tag}]' if ctx.distributed else \
         'descriptions'
-    bar = tqdm(total=len(todo), desc=desc, unit='clip',
+    bar = progress_bar(total=len(todo), desc=desc, unit='clip',
                disable=not progress,
                position=ctx.local_rank if ctx.distributed else None)
     bar.set_postfix(batch=describer.batch_size)
     for batch in _batches(todo, describer.batch_size):
         ids = [c.clip_id for c in batch]
         try:
-            texts = describer.describe([clip_input(describer, c)
-                                        for c in batch])
+            inputs = [clip_input(describer, c, c.clip_id in label_ids)
+                      for c in batch]
+            texts = describer.describe(inputs)
         except Exception as err:
             err.add_note(f'while describing clip(s) {", ".join(ids)}; '
                          f'the {summary["described"]} described before are '
                          f'saved in {out_file}')
             raise
-        _append(out_file, ids, texts)
+        _append(out_file, ids, texts,
+                [describer.provenance(c) for c in inputs])
         summary['described'] += len(texts)
         summary['example'] = summary['example'] or texts[0]
         words += sum(len(t.split()) for t in texts)
@@ -214,7 +227,8 @@ def _generate(describer: BaseDescriber, clips: List[DescriptionClip],
 def generate_descriptions(describer: BaseDescriber,
                           clips: Iterable[DescriptionClip], out_file: str,
                           progress: bool = True,
-                          ctx: Optional[RankContext] = None) -> dict:
+                          ctx: Optional[RankContext] = None,
+                          label_ids: Collection[str] = ()) -> dict:
     """Appends a description of every clip not in ``out_file`` yet.
 
     Clips go to ``describer.describe`` ``describer.batch_size`` at a time;
@@ -238,6 +252,9 @@ def generate_descriptions(describer: BaseDescriber,
         progress: Show a progress bar (one per rank, on line
             ``LOCAL_RANK``).
         ctx: This process's place in the job; default a 1-process run.
+        label_ids: The clips whose label the describer may see (empty:
+            none). Only the training clips of one fold belong here
+            (:func:`fineclip.apis.description_protocol.label_hint_ids`).
 
     Returns:
         dict: ``clips``, ``described`` (this run), ``skipped`` (in the file
@@ -255,7 +272,8 @@ def generate_descriptions(describer: BaseDescriber,
     clips = list(clips)
     ctx = ctx or RankContext()
     if not ctx.distributed:
-        summary = _generate(describer, clips, out_file, progress, ctx)
+        summary = _generate(describer, clips, out_file, progress, ctx,
+                            label_ids=frozenset(label_ids))
         del summary['words']
         return summary
     ids = [c.clip_id for c in clips]
@@ -276,7 +294,8 @@ def generate_descriptions(describer: BaseDescriber,
     mine = shard(clips, ctx.rank, ctx.world_size)
     part = part_file(out_file, ctx.rank, ctx.world_size)
     ranks = ctx.run_everywhere(lambda: _generate(
-        describer, mine, part, progress, ctx, done=merged_before))
+        describer, mine, part, progress, ctx, done=merged_before,
+        label_ids=frozenset(label_ids)))
     ctx.run_on_main(lambda: merge_description_parts(
         out_file, ids, ctx.world_size, remove_parts=True))
     described = sum(r['described'] for r in ranks)

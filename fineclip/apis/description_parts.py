@@ -1,10 +1,12 @@
 """Descriptions files and the part files of a multi-rank job.
 
 A descriptions file is JSONL, one ``{"clip_id": ..., "text": ...}`` per
-clip. Under torchrun or srun each rank of ``tools/data/generate_descriptions
-.py`` appends to its own part file (:func:`part_file`), and rank 0 merges
-the parts into the one file the configs read
-(:func:`merge_description_parts`), refusing duplicates and gaps.
+clip, with its provenance fields (``describer``, ``label_given``...), which
+a merge copies unchanged. Under torchrun or srun each rank of
+``tools/data/generate_descriptions.py`` appends to its own part file
+(:func:`part_file`), and rank 0 merges the parts into the one file the
+configs read (:func:`merge_description_parts`), refusing duplicates and
+gaps.
 """
 import glob
 import json
@@ -21,6 +23,13 @@ def read_records(path: str) -> List[Tuple[str, str]]:
     order (duplicates kept); repairs an interrupted file as
     :func:`fineclip.apis.description_generation.read_finished`
     says."""
+    return [(r['clip_id'], r['text']) for r in read_record_dicts(path)]
+
+
+def read_record_dicts(path: str) -> List[dict]:
+    """The complete lines of a descriptions file as parsed, every key kept
+    (provenance too), in file order; repairs an interrupted file as
+    :func:`read_records` does."""
     if not osp.isfile(path):
         return []
     with open(path, 'rb+') as f:
@@ -43,7 +52,7 @@ def read_records(path: str) -> List[Tuple[str, str]]:
             raise ValueError(
                 f'{path}:{line_no}: expected {{"clip_id": str, "text": str}}'
                 f', got {line.strip()[:80]!r}; fix or remove the line.')
-        records.append((record['clip_id'], record['text']))
+        records.append(record)
     return records
 
 
@@ -110,9 +119,10 @@ def merge_description_parts(out_file: str, clip_ids: Sequence[str],
     parts = [part_file(out_file, r, world_size) for r in range(world_size)]
     before = read_records(out_file)
     kept = dict(before)
-    texts, where, duplicates = {}, {}, {}
+    texts, where, duplicates, lines = {}, {}, {}, {}
     for path in parts:
-        for clip_id, text in read_records(path):
+        for line in read_record_dicts(path):
+            clip_id, text = line['clip_id'], line['text']
             if clip_id in where:
                 duplicates.setdefault(clip_id, [where[clip_id]]).append(path)
             elif clip_id in kept:
@@ -122,6 +132,7 @@ def merge_description_parts(out_file: str, clip_ids: Sequence[str],
                     duplicates.setdefault(clip_id, [out_file]).append(path)
             else:
                 texts[clip_id], where[clip_id] = text, path
+                lines[clip_id] = line
     if duplicates:
         shown = '; '.join(f'{c} in {" and ".join(sorted(set(f)))}'
                           if len(set(f)) > 1 else f'{c} twice in {f[0]}'
@@ -157,8 +168,8 @@ def merge_description_parts(out_file: str, clip_ids: Sequence[str],
             f'Not merging into {out_file}: {len(missing)} clip(s) have no '
             f'description: {shown}. Rerun the job with {world_size} ranks '
             'to describe them.')
-    new = ''.join(json.dumps({'clip_id': c, 'text': texts[c]}) + '\n'
-                  for c in todo)
+    # each line as its rank wrote it: the provenance fields go along
+    new = ''.join(json.dumps(lines[c]) + '\n' for c in todo)
     tmp = f'{out_file}.merge-{os.getpid()}.tmp'
     try:
         with open(tmp, 'wb') as f:

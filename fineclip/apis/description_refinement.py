@@ -5,19 +5,19 @@ leakage measures live in :mod:`fineclip.preprocessing.refinement`; this
 driver adds what needs the layers above preprocessing: clip labels read
 from the datasets a config lists, and the descriptions JSONL in and out.
 """
-from typing import Dict, Optional, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 from mmengine.config import Config
-from tqdm import tqdm
 
 from fineclip.datasets.bare import bare_datasets
 from fineclip.datasets.descriptions import (read_description_records,
                                             write_descriptions)
 from fineclip.preprocessing.refinement import (DescriptionRefiner,
-                                               RefinementStats,
+                                               RefinementStats, fold_leakage,
                                                leakage_report,
                                                require_scikit_learn)
 from fineclip.utils.config import load_config
+from fineclip.utils.progress import progress_bar
 
 
 def labels_from_config(config: Union[str, Config],
@@ -49,11 +49,15 @@ def labels_from_config(config: Union[str, Config],
     return labels
 
 
-def refine_description_file(src: str, out: str,
-                            labels: Optional[Dict[str, str]] = None,
-                            folds: int = 5, seed: int = 0) -> dict:
+def refine_description_file(
+        src: str, out: str, labels: Optional[Dict[str, str]] = None,
+        folds: int = 5, seed: int = 0,
+        splits: Optional[Sequence[Tuple[str, Sequence[str],
+                                        Sequence[str]]]] = None) -> dict:
     """Refines every description of ``src`` into ``out`` and measures the
     label leakage before and after.
+
+    Each line keeps its provenance fields, with ``refined: true`` added.
 
     ``out`` gets the same clip ids in the same order; it is replaced only
     once complete (see :func:`fineclip.datasets.descriptions.
@@ -64,12 +68,19 @@ def refine_description_file(src: str, out: str,
         out: Where the refined JSONL goes.
         labels: ``{clip_id: label}``; clips without one are left out of
             the classifier. None: lexicon shares only.
-        folds: Folds of the classifier's cross-validation.
+        folds: Folds of the classifier's pooled cross-validation.
         seed: Seed of the fold assignment.
+        splits: The dataset's own folds, ``(name, training ids, test
+            ids)`` (:func:`fineclip.apis.description_leakage.fold_splits`):
+            with labels, the report's ``per_fold`` gives the classifier
+            fitted on each fold's training texts and scored on its test
+            texts.
 
     Returns:
         dict: :func:`~fineclip.preprocessing.refinement.leakage_report`'s
-        report.
+        report, with ``per_fold``
+        (:func:`~fineclip.preprocessing.refinement.fold_leakage`) when
+        ``splits`` and ``labels`` are given.
 
     Raises:
         ImportError: labels given and scikit-learn not installed (raised
@@ -81,15 +92,25 @@ def refine_description_file(src: str, out: str,
     refiner = DescriptionRefiner()
     total = RefinementStats()
     refined = []
-    for record in tqdm(records, desc='refining', unit='text',
+    for record in progress_bar(records, desc='refining', unit='text',
                        disable=len(records) < 1000):
         result = refiner(record.text)
         total += result.stats
         refined.append(result.text)
-    write_descriptions(out, ((r.clip_id, text)
-                             for r, text in zip(records, refined)))
-    return leakage_report(
+    # the raw text's provenance goes along, marked refined; a line without
+    # provenance stays without (refining does not make it known)
+    write_descriptions(out, (
+        (r.clip_id, text,
+         None if r.provenance is None else dict(r.provenance, refined=True))
+        for r, text in zip(records, refined)))
+    report = leakage_report(
         [r.text for r in records], refined,
         None if labels is None else [labels.get(r.clip_id)
                                      for r in records],
         total, folds, seed)
+    if labels is not None and splits is not None:
+        report['per_fold'] = fold_leakage(
+            {r.clip_id: r.text for r in records},
+            {r.clip_id: t for r, t in zip(records, refined)}, labels,
+            splits)
+    return report

@@ -1,30 +1,51 @@
 """Per-clip text descriptions: one JSONL file keyed by clip id.
 
-Each non-blank line is ``{"clip_id": "00001", "text": "..."}`` (other keys
-are ignored): the format ``tools/data/generate_descriptions.py``,
+Each non-blank line is ``{"clip_id": "00001", "text": "..."}``, with the
+provenance fields of :mod:`fineclip.datasets.description_provenance`
+(``describer``, ``model``, ``prompt_sha256``, ``label_given``,
+``refined``) where the writer recorded them; other keys are ignored. The
+format ``tools/data/generate_descriptions.py``,
 ``tools/data/refine_descriptions.py`` and the synthetic generator write.
 """
 import json
 import os
 import os.path as osp
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+from .description_provenance import (PROVENANCE_KEYS, provenance_of,
+                                     warn_unknown_provenance)
 
 
 @dataclass(frozen=True)
 class DescriptionRecord:
-    """One line of a descriptions file."""
+    """One line of a descriptions file.
+
+    Attributes:
+        provenance: Its provenance fields (``label_given`` among them), or
+            ``None`` when the line has none (unknown provenance).
+    """
 
     clip_id: str
     text: str
     line_no: int
+    provenance: Optional[dict] = None
+
+    @property
+    def label_given(self) -> Optional[bool]:
+        """Whether the text was written knowing the clip's label
+        (``None``: unknown)."""
+        if self.provenance is None:
+            return None
+        return bool(self.provenance.get('label_given'))
 
 
 def read_description_records(path: str) -> List[DescriptionRecord]:
     """Reads a JSONL descriptions file in file order.
 
-    Each non-blank line is ``{"clip_id": "00001", "text": "..."}``; other
-    keys are ignored.
+    Each non-blank line is ``{"clip_id": "00001", "text": "..."}``, with
+    provenance fields where the writer recorded them (read into
+    :attr:`DescriptionRecord.provenance`); other keys are ignored.
 
     Raises:
         FileNotFoundError: no file at ``path``.
@@ -58,7 +79,8 @@ def read_description_records(path: str) -> List[DescriptionRecord]:
                 f'{path}:{line_no}: duplicate clip_id {clip_id!r} '
                 f'(first on line {first_line[clip_id]})')
         first_line[clip_id] = line_no
-        records.append(DescriptionRecord(clip_id, record['text'], line_no))
+        records.append(DescriptionRecord(clip_id, record['text'], line_no,
+                                         provenance_of(record)))
     return records
 
 
@@ -80,17 +102,28 @@ def _parse_record(line: str, where: str) -> dict:
     return record
 
 
-def write_descriptions(path: str, records: Iterable[Tuple[str, str]]
-                       ) -> None:
-    """Writes ``(clip_id, text)`` pairs as JSONL, atomically (a partial
-    file never replaces a good one)."""
+def description_line(clip_id: str, text: str,
+                     provenance: Optional[dict] = None) -> str:
+    """One JSONL line (with its newline): ``clip_id``, ``text``, then the
+    provenance fields in :data:`PROVENANCE_KEYS` order."""
+    record = {'clip_id': clip_id, 'text': text}
+    for key in PROVENANCE_KEYS:
+        if provenance and key in provenance:
+            record[key] = provenance[key]
+    return json.dumps(record, ensure_ascii=False) + '\n'
+
+
+def write_descriptions(
+        path: str,
+        records: Iterable[Union[Tuple[str, str], Sequence]]) -> None:
+    """Writes ``(clip_id, text)`` or ``(clip_id, text, provenance)`` items
+    as JSONL, atomically (a partial file never replaces a good one)."""
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
     tmp = path + '.tmp'
     with open(tmp, 'w', encoding='utf-8') as f:
-        for clip_id, text in records:
-            f.write(json.dumps({'clip_id': clip_id, 'text': text},
-                               ensure_ascii=False) + '\n')
+        for item in records:
+            f.write(description_line(*item))
     os.replace(tmp, path)
 
 
@@ -134,7 +167,11 @@ class DescriptionIndex:
             read_descriptions(path)  # raises the how-to-make-it error
         self.path = path
         self.by_key: Dict[str, DescriptionRecord] = {}
-        for record in read_description_records(path):
+        records = read_description_records(path)
+        unknown = sum(r.provenance is None for r in records)
+        if unknown:
+            warn_unknown_provenance(path, unknown, len(records))
+        for record in records:
             key = _number_key(record.clip_id)
             if key in self.by_key:
                 raise ValueError(
@@ -143,6 +180,10 @@ class DescriptionIndex:
                     f'{self.by_key[key].clip_id!r} on line '
                     f'{self.by_key[key].line_no}')
             self.by_key[key] = record
+
+    def record_of(self, clip_id: str) -> Optional[DescriptionRecord]:
+        """The line of ``clip_id`` (padding aside), or ``None``."""
+        return self.by_key.get(_number_key(clip_id))
 
     def text_of(self, clip_id: str, where: str) -> str:
         """The description of ``clip_id``.

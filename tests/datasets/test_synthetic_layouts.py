@@ -70,6 +70,18 @@ def mafw(tmp_path_factory):
 def test_dfew_output_unchanged(tmp_path):
     generate_synthetic_dfew(str(tmp_path), num_clips=35, seed=3,
                             image_size=48, progress=False)
+    # The descriptions' provenance fields came later than the hash: every
+    # line carries the generator's, and without them the tree is the one
+    # hashed (same texts, same random stream).
+    path = osp.join(str(tmp_path), 'descriptions.jsonl')
+    with open(path) as f:
+        lines = [json.loads(line) for line in f]
+    assert all(line.pop('describer') == 'synthetic.describe_action_units'
+               and line.pop('label_given') is False
+               and line.pop('model') is line.pop('prompt_sha256') is None
+               for line in lines)
+    with open(path, 'w') as f:
+        f.writelines(json.dumps(line) + '\n' for line in lines)
     assert tree_hash(str(tmp_path)) == DFEW_HASH
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from fineclip.datasets.description_provenance import prompt_hash
 from fineclip.datasets.face_maps import FaceMaps, load_face_maps
 from fineclip.datasets.synthetic import ACTION_UNITS, generate_synthetic_dfew
 from fineclip.datasets.synthetic.face_model import (canonical_landmarks,
@@ -311,7 +312,7 @@ def test_eight_segment_middle_frames(tiny_describer):
         tiny_describer.sample_frames(frames[..., 0])
 
 
-def test_with_label_needs_labels():
+def test_with_label_hints_only_the_clips_handed_a_label():
     model, processor = tiny_video_llava()
     describer = VideoLlavaDescriber.from_pretrained_objects(
         model, processor, with_label=True, max_new_tokens=2, device='cpu')
@@ -322,8 +323,37 @@ def test_with_label_needs_labels():
     describer.batch_size = 2
     assert describer.describe(clips) == (describer.describe(clips[:1]) +
                                          describer.describe(clips[1:]))
-    with pytest.raises(ValueError, match='has no label'):
-        describer.describe([_clip('b')])
+    # a clip handed no label (an evaluated one) is described label-free
+    assert describer.prompt_for(ClipInput(*_clip('b'))) == vl.build_prompt()
+    given = describer.provenance(ClipInput('a', None, None, 'Sad'))
+    free = describer.provenance(ClipInput(*_clip('b')))
+    assert given['label_given'] and not free['label_given']
+    # the hash is the template's: it cannot tell one class from another
+    assert given == describer.provenance(ClipInput('c', None, None, 'Happy'))
+    assert given['prompt_sha256'] != free['prompt_sha256']
+
+
+def test_default_prompts_hold_no_label():
+    model, processor = tiny_video_llava()
+    describer = VideoLlavaDescriber.from_pretrained_objects(
+        model, processor, max_new_tokens=2, device='cpu')
+    assert describer.with_label is False
+    for label in ('Sad', 'Happy', 'Contempt'):
+        prompt = describer.prompt_for(ClipInput(*_clip('a', label=label)))
+        assert prompt == vl.build_prompt()
+        assert label.lower() not in prompt.lower()
+        assert 'The expression in the video is' not in prompt
+    record = describer.provenance(ClipInput(*_clip('a', label='Sad')))
+    assert record == dict(
+        describer='VideoLlavaDescriber', model=vl.DEFAULT_MODEL,
+        prompt_sha256=prompt_hash(vl.CHAT_TEMPLATE.format(
+            prompt=vl.PAPER_PROMPT)),
+        label_given=False)
+    # the offline describer never reads a label
+    assert LandmarkMotionDescriber().provenance(
+        ClipInput(*_clip('a', label='Sad'))) == dict(
+            describer='LandmarkMotionDescriber', model=None,
+            prompt_sha256=None, label_given=False)
 
 
 @pytest.mark.parametrize('model', ['/nonexistent/video_llava',

@@ -101,6 +101,10 @@ def test_star_set_without_face_maps_is_a_report_not_a_traceback(
     assert 'fix: python tools/data/extract_face_maps.py ' + STAR_DAGGER in out
     assert ('missing face-map files: 70 (train fold 1: 28, test fold 1: 7, '
             'train fold 2: 28, test fold 2: 7)') in out
+    # the configured fold's train-to-test leakage of its descriptions
+    assert (f'description leakage ({root}/descriptions.jsonl): a text-only '
+            "classifier fitted on fold 1's 28 training descriptions "
+            "predicts its 7 test clips' labels with accuracy") in out
     assert out.rstrip().endswith('70 problem(s) found.')
 
 

@@ -128,11 +128,22 @@ def test_config_clips_carry_labels_and_face_maps(synthetic_root, tmp_path):
     assert len(clips) == 14
     describer = RecordingDescriber(needs_frames=False, needs_face_maps=True)
     out = str(tmp_path / 'd.jsonl')
+    # by default no describer sees a label, whatever the clips carry
     generate_descriptions(describer, clips, out, progress=False)
     texts = read_descriptions(out)
     for clip in clips:
         n = len(clip.frame_names)
-        assert texts[clip.clip_id] == f'None {n} {clip.label}'
+        assert texts[clip.clip_id] == f'None {n} None'
+    assert all(line['label_given'] is False for line in _lines(out))
+    # only the clips named in label_ids are handed theirs
+    out = str(tmp_path / 'hinted.jsonl')
+    hinted = {clips[0].clip_id, clips[3].clip_id}
+    generate_descriptions(describer, clips, out, progress=False,
+                          label_ids=hinted)
+    texts = read_descriptions(out)
+    for clip in clips:
+        label = clip.label if clip.clip_id in hinted else None
+        assert texts[clip.clip_id].endswith(f' {label}')
     assert {c.label for c in clips} <= {'Happy', 'Sad', 'Neutral', 'Angry',
                                         'Surprise', 'Disgust', 'Fear'}
 

@@ -89,12 +89,14 @@ def test_fresh_clone_gets_the_whole_checklist(tmp_path):
             'checkpoints/facexformer/ckpts/model.pt',
             '[missing] raw descriptions: data/DFEW/descriptions.jsonl',
             f'python tools/data/generate_descriptions.py {DAGGER_DFEW} '
-            '--describer VideoLlavaDescriber --describer-cfg with_label=True',
+            '--describer VideoLlavaDescriber\n',
             '[missing] refined descriptions: data/DFEW/descriptions_refined'
             '.jsonl',
             'python tools/data/refine_descriptions.py data/DFEW/descriptions'
             '.jsonl --out data/DFEW/descriptions_refined.jsonl'):
         assert line in out, line
+    # the printed description step gives no clip its label
+    assert 'with_label' not in out
     assert os.listdir(tmp_path) == []  # the checklist writes nothing
 
 

@@ -11,6 +11,12 @@ frame sizes, missing or unreadable face-map files (FineCLIPER*), clips
 without a description and descriptions of no clip (FineCLIPER†). A split
 that cannot be read at all is reported too; nothing is raised. Exits with
 status 1 when it found a problem.
+
+Where the config reads a descriptions file, one line gives its
+train-to-test label leakage: a text-only classifier fitted on the
+configured fold's training descriptions, scored on its test descriptions,
+beside chance (scikit-learn is needed; without it the line says so). See
+docs/evaluation_protocol.md.
 """
 import argparse
 import sys

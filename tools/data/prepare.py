@@ -18,8 +18,12 @@ an interrupted run continues where it stopped. ``--train`` then starts
 
 The face maps use the paper's FaceXFormer (``--analyzer``,
 ``--analyzer-cfg checkpoint=PATH``; MediaPipeFaceAnalyzer works offline),
-the descriptions Video-LLaVA with the label in the prompt as in the paper
-(``--describer``, ``--describer-cfg model=DIR``). On several GPUs:
+the descriptions Video-LLaVA with the paper's prompt, which holds no label
+(``--describer``, ``--describer-cfg model=DIR``). ``with_label=True`` is
+refused here: the file this writes is read by every fold, and on DFEW's
+and MAFW's 5-fold protocols every clip is a test clip of some fold (see
+docs/evaluation_protocol.md for the per-fold label-hint study). On several
+GPUs:
 
   python tools/data/prepare.py CONFIG --run --launcher pytorch --nproc 8
 
@@ -36,6 +40,7 @@ from fineclip.apis.preparation import (PrepareOptions, build_checklist,
                                        load_prepared_config,
                                        parse_cfg_options, run_preparation,
                                        run_tool, train_argv)
+from fineclip.utils.errors import UserInputError
 
 
 def parse_args(argv=None):
@@ -58,8 +63,8 @@ def parse_args(argv=None):
     parser.add_argument('--describer', default='VideoLlavaDescriber',
                         help='describer of the description step')
     parser.add_argument('--describer-cfg', nargs='+', action=DictAction,
-                        help='its arguments, KEY=VALUE (default: '
-                        'with_label=True)')
+                        help='its arguments, KEY=VALUE (default: none; '
+                        'the prompt holds no label)')
     parser.add_argument('--workers', type=int,
                         help="face-map step: loader processes (the tool's "
                         'default: up to 4)')
@@ -95,8 +100,16 @@ def options(args) -> PrepareOptions:
         opts.analyzer_cfg = {}
     if args.describer_cfg is not None:
         opts.describer_cfg = dict(args.describer_cfg)
-    elif args.describer != 'VideoLlavaDescriber':
-        opts.describer_cfg = {}
+    if opts.describer_cfg.get('with_label'):
+        raise UserInputError(
+            '--describer-cfg with_label=True: prepare.py writes the one '
+            'descriptions file every fold reads, and every clip is a test '
+            'clip of some fold, so no text in it may be written knowing '
+            'its label (train and test would refuse it). Leave with_label '
+            'out. To study label hints, run tools/data/generate_'
+            'descriptions.py CONFIG --describer-cfg with_label=True, which '
+            "gives labels to the config fold's training clips only and "
+            'writes a per-fold file (docs/evaluation_protocol.md).')
     return opts
 
 

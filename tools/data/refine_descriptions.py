@@ -5,13 +5,19 @@
 
 Reads ``{"clip_id": ..., "text": ...}`` lines, refines each text (rule
 filters on NLTK tokens; see ``fineclip/preprocessing/refinement/``) and
-writes the same clip ids in the same order. The report measures label
-leakage before and after: the share of descriptions holding an emotion
-word and, with labels (from the dataset a CONFIG lists, or a JSONL/CSV
-``clip_id,label`` FILE), the k-fold accuracy of a logistic-regression
-classifier that predicts the label from the text alone, next to chance
-level. The classifier needs scikit-learn (``pip install
-"fineclip[refine]"``); without labels it is not used.
+writes the same clip ids in the same order, each line keeping its
+provenance fields (``describer``, ``label_given``...) with ``refined:
+true`` added. The report measures label leakage before and after: the
+share of descriptions holding an emotion word and, with labels (from the
+dataset a CONFIG lists, or a JSONL/CSV ``clip_id,label`` FILE), the
+pooled k-fold accuracy of a logistic-regression classifier that predicts
+the label from the text alone, next to chance level. With a CONFIG it also
+reports, per fold of the dataset's own protocol, the classifier fitted on
+that fold's training descriptions and scored on its test descriptions
+(train-to-test: the leak a model reading descriptions at test time could
+use), beside chance (majority class and uniform); see
+docs/evaluation_protocol.md. The classifier needs scikit-learn (``pip
+install "fineclip[refine]"``); without labels it is not used.
 
 Refinement is a fast pure function of the input, so a rerun simply redoes
 it; the output file is replaced only once it is complete.
@@ -23,10 +29,12 @@ import sys
 
 from mmengine.config import DictAction
 
+from fineclip.apis.description_leakage import fold_splits
 from fineclip.apis.description_refinement import (labels_from_config,
                                                   refine_description_file)
 from fineclip.preprocessing.refinement import (read_labels,
                                                require_scikit_learn)
+from fineclip.utils.config import load_config
 from fineclip.utils.data_root import add_data_root_argument
 
 
@@ -83,6 +91,7 @@ def format_summary(report: dict) -> str:
                  f"{_percent(clf['uniform_chance']).strip()} "
                  f"({clf['num_samples']} labelled clips, "
                  f"{clf['num_unlabelled']} without a label)"]
+    rows += _fold_rows(report.get('per_fold') or [])
     rows.append(
         f"{report['num_descriptions']} descriptions: "
         f"{ref.get('changed', 0)} changed, "
@@ -95,6 +104,26 @@ def format_summary(report: dict) -> str:
     return '\n'.join(rows)
 
 
+def _fold_rows(per_fold) -> list:
+    """One line per fold of the train-to-test figures."""
+    rows = []
+    for row in per_fold:
+        if 'skipped' in row:
+            rows.append(f"train-to-test, {row['fold']}: not measured "
+                        f"({row['skipped']})")
+            continue
+        rows.append(
+            f"train-to-test, {row['fold']} ({row['num_train']} train -> "
+            f"{row['num_test']} test): accuracy "
+            f"{_percent(row['accuracy_before']).strip()} -> "
+            f"{_percent(row['accuracy_after']).strip()}, UAR "
+            f"{_percent(row['uar_before']).strip()} -> "
+            f"{_percent(row['uar_after']).strip()} (chance: majority "
+            f"{_percent(row['majority_share']).strip()}, uniform "
+            f"{_percent(row['uniform_chance']).strip()})")
+    return rows
+
+
 def main(argv=None):
     args = parse_args(argv)
     if osp.abspath(args.out) == osp.abspath(args.input):
@@ -102,13 +131,14 @@ def main(argv=None):
                  'what the report compares with.')
     if args.config or args.labels:
         require_scikit_learn()  # before loading labels, which can be slow
-    labels = None
+    labels = splits = None
     if args.config:
         labels = labels_from_config(args.config, args.cfg_options)
+        splits, _ = fold_splits(load_config(args.config, args.cfg_options))
     elif args.labels:
         labels = read_labels(args.labels)
     report = refine_description_file(args.input, args.out, labels,
-                                     args.folds, args.seed)
+                                     args.folds, args.seed, splits)
     report.update(input=args.input, output=args.out,
                   labels_from=args.config or args.labels)
     report_path = args.report or osp.splitext(args.out)[0] + '.report.json'

@@ -47,8 +47,9 @@ class PrepareOptions:
         analyzer: Face analyser of the face-map step (``FACE_ANALYZERS``).
         analyzer_cfg: Its arguments; for FaceXFormer the ``checkpoint``.
         describer: Describer of the description step (``DESCRIBERS``).
-        describer_cfg: Its arguments (the paper adds the label:
-            ``with_label=True``).
+        describer_cfg: Its arguments (none by default: the paper's prompt,
+            which holds no label; ``tools/data/prepare.py`` refuses
+            ``with_label=True``, see docs/evaluation_protocol.md).
         launcher: ``'none'``, ``'pytorch'`` (torchrun) or ``'slurm'``
             (srun) for the steps that split clips over ranks.
         nproc: Processes of such a step (GPUs, or srun tasks).
@@ -62,8 +63,7 @@ class PrepareOptions:
     analyzer_cfg: Dict[str, object] = field(
         default_factory=_default_analyzer_cfg)
     describer: str = 'VideoLlavaDescriber'
-    describer_cfg: Dict[str, object] = field(
-        default_factory=lambda: dict(with_label=True))
+    describer_cfg: Dict[str, object] = field(default_factory=dict)
     launcher: str = 'none'
     nproc: int = 1
     workers: Optional[int] = None

@@ -19,6 +19,7 @@ from fineclip.datasets.inspection import (KINDS, Problem, classify_bad_clip,
                                           scan_clips, split_report,
                                           unmatched_descriptions)
 
+from ..description_leakage import leakage_line
 from .commands import (PrepareOptions, command_line, descriptions_argv,
                        face_maps_argv, refine_argv)
 from .data_items import description_paths, unique_sources
@@ -96,7 +97,10 @@ def check_dataset(cfg: Config, opts: PrepareOptions,
     Prints a report per split as it goes (``echo``): clips per class,
     frames per clip, clips shorter than T, warnings, and the problems
     grouped by kind with the first few and their fix; then the problems
-    of the descriptions files themselves and a summary per kind.
+    of the descriptions files themselves, the train-to-test label leakage
+    of the configured descriptions (one line,
+    :func:`fineclip.apis.description_leakage.leakage_line`) and a summary
+    per kind.
 
     Args:
         cfg: The loaded config.
@@ -151,6 +155,9 @@ def check_dataset(cfg: Config, opts: PrepareOptions,
         found['descriptions'] = text_problems
         echo('== descriptions files\n' + '\n'.join(
             format_problems(text_problems, fixes)))
+    leakage = leakage_line(cfg)  # a measurement, not a problem
+    if leakage:
+        echo(leakage)
     return _finish(found, echo)
 
 

@@ -6,7 +6,6 @@ the class set, the split files and the folder names differ. See
 """
 from __future__ import annotations
 
-import json
 import os
 import os.path as osp
 import time
@@ -14,10 +13,11 @@ import time
 import cv2
 import numpy as np
 
+from ..descriptions import description_line
 from ..splits import stratified_holdout
-from .writer import (FACE_MAP_DIR, _assign, _base_meta, _render_clips,
-                     _validate, _write_face_map, _write_frames, _write_meta,
-                     generate_synthetic_dfew)
+from .writer import (FACE_MAP_DIR, SYNTHETIC_PROVENANCE, _assign,
+                     _base_meta, _render_clips, _validate, _write_face_map,
+                     _write_frames, _write_meta, generate_synthetic_dfew)
 
 #: FERV39k's classes, in its label order (the same seven as DFEW's).
 FERV39K_SYNTHETIC_CLASSES = ('Happy', 'Sad', 'Neutral', 'Angry', 'Surprise',
@@ -46,8 +46,8 @@ _MAFW_STREAM = (11,)
 
 
 def _write_descriptions(path: str, clip_ids, texts) -> None:
-    with open(path, 'w') as f:
-        f.write(''.join(json.dumps({'clip_id': c, 'text': t}) + '\n'
+    with open(path, 'w', encoding='utf-8') as f:
+        f.write(''.join(description_line(c, t, SYNTHETIC_PROVENANCE)
                         for c, t in zip(clip_ids, texts)))
 
 

@@ -15,6 +15,8 @@ import numpy as np
 
 from fineclip.utils.progress import progress_bar
 
+from ..description_provenance import make_provenance
+from ..descriptions import description_line
 from ..face_maps import FaceMaps, save_face_maps
 from ..splits import stratified_folds
 from .dynamics import (SYNTHETIC_CLASSES, describe_action_units,
@@ -23,6 +25,15 @@ from .face_model import (ACTION_UNITS, HeadPose, build_face,
                          canonical_landmarks, sample_identity)
 from .render import (PARSING_CLASSES, feature_polygons,
                      render_frame, render_parsing, sample_palette)
+
+#: Provenance of the generator's descriptions. The text is worded from the
+#: clip's own action-unit track (the movements its frames show), by
+#: ``describe_action_units``, which is never handed the class; it holds no
+#: emotion word. The track itself is drawn from the class's dynamics, as a
+#: real face's movements follow its expression: that is signal, not a
+#: label given to the describer.
+SYNTHETIC_PROVENANCE = make_provenance('synthetic.describe_action_units',
+                                       label_given=False)
 
 FORMAT_NAME = 'fineclip-synthetic-dfew'
 FORMAT_VERSION = 1
@@ -289,7 +300,7 @@ def generate_synthetic_dfew(out_dir: str, num_clips: int = 350, seed: int = 0,
                                        'synthetic DFEW'):
         clip_id = f'{i + 1:05d}'
         _write_clip(out_dir, clip_id, clip)
-        lines.append(json.dumps({'clip_id': clip_id, 'text': text}) + '\n')
+        lines.append(description_line(clip_id, text, SYNTHETIC_PROVENANCE))
     _write_splits(out_dir, labels, folds, num_folds)
     paths = {name: osp.join(out_dir, rel) for name, rel in (
         ('clip_dir', CLIP_DIR), ('split_dir', SPLIT_DIR),

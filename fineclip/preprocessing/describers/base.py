@@ -3,6 +3,7 @@ from typing import List, NamedTuple, Optional, Sequence
 
 import numpy as np
 
+from fineclip.datasets.description_provenance import make_provenance
 from fineclip.datasets.face_maps import FaceMaps
 
 
@@ -102,6 +103,15 @@ class BaseDescriber:
     def describe_batch(self, clips: List[ClipInput]) -> List[str]:
         """Describes checked clips; what subclasses implement."""
         raise NotImplementedError
+
+    def provenance(self, clip: ClipInput) -> dict:
+        """How this describer makes ``clip``'s text: the provenance fields
+        of its line (:mod:`fineclip.datasets.description_provenance`).
+
+        The default says: this class, no model, no prompt, no label. A
+        describer that reads ``clip.label`` or runs a model overrides it.
+        """
+        return make_provenance(type(self).__name__, label_given=False)
 
     def check_face_maps(self, clip: ClipInput) -> None:
         """Raises a clear error when a clip that needs face maps has none."""

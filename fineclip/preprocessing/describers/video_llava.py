@@ -19,6 +19,7 @@ from typing import List, Optional
 
 import numpy as np
 
+from fineclip.datasets.description_provenance import make_provenance
 from fineclip.registry import DESCRIBERS
 
 from .base import BaseDescriber, ClipInput, segment_middles
@@ -31,7 +32,8 @@ PAPER_PROMPT = (
     'etc.) and implied actions (breathing rate, gaze direction) across a '
     'sequence. Provide a detailed description of the movements of various '
     'facial features and implied actions concisely.')
-#: Sentence appended to the prompt when the label is given to the model.
+#: Sentence appended to the prompt when the label is given to the model
+#: (``with_label=True``: the training clips of one fold only).
 LABEL_HINT = 'The expression in the video is {label}.'
 #: The chat layout of the Video-LLaVA-7B-hf model card.
 CHAT_TEMPLATE = 'USER: <video>\n{prompt} ASSISTANT:'
@@ -63,8 +65,9 @@ def build_prompt(prompt: str = PAPER_PROMPT,
     Args:
         prompt: The instruction (the paper's by default).
         label: If given, :data:`LABEL_HINT` with this class name (lower
-            case) follows the instruction, as in the paper's
-            label-informed variant.
+            case) follows the instruction: a label-hint study only (the
+            paper's prompt holds no label; docs/evaluation_protocol.md
+            says where such a text may be used).
 
     Returns:
         str: ``'USER: <video>\\n{prompt} ASSISTANT:'``.
@@ -119,8 +122,12 @@ class VideoLlavaDescriber(BaseDescriber):
         model (str): Hub id or local folder of a Video-LLaVA checkpoint in
             the ``transformers`` layout (weights and processor files).
         prompt (str): The instruction (default: the paper's).
-        with_label (bool): Append the clip's class name to the prompt
-            (:data:`LABEL_HINT`); every clip must then have a label.
+        with_label (bool): Append the class name of each clip that is
+            handed one to the prompt (:data:`LABEL_HINT`). Off by default,
+            as in the paper, whose prompt holds no label. The description
+            tool hands labels only to the training clips of one fold, and
+            only with this set (see docs/evaluation_protocol.md); a clip
+            without a label is described label-free.
         num_frames (int): Frames sampled uniformly (segment middles) per
             clip; Video-LLaVA was trained on 8.
         max_new_tokens (int): Longest description, in tokens.
@@ -198,16 +205,26 @@ class VideoLlavaDescriber(BaseDescriber):
                 _unavailable_message(model, err)) from err
         return network, processor
 
+    def gives_label(self, clip: ClipInput) -> bool:
+        """Whether ``clip``'s prompt holds its label: only with
+        ``with_label`` and a label handed over."""
+        return self.with_label and clip.label is not None
+
     def prompt_for(self, clip: ClipInput) -> str:
-        """The chat prompt of one clip (with its label if asked for)."""
-        if not self.with_label:
+        """The chat prompt of one clip (with its label if
+        :meth:`gives_label`)."""
+        if not self.gives_label(clip):
             return build_prompt(self.prompt)
-        if clip.label is None:
-            raise ValueError(
-                f'with_label=True but clip {clip.clip_id} has no label; '
-                'describe clips from a config (labels come from its split '
-                'files) or set with_label=False.')
         return build_prompt(self.prompt, clip.label)
+
+    def provenance(self, clip: ClipInput) -> dict:
+        """This class, the model's id or folder, the hash of the prompt
+        template (with the hint as ``{label}``, so that the hash does not
+        tell the class) and whether the label was given."""
+        given = self.gives_label(clip)
+        template = (f'{self.prompt} {LABEL_HINT}' if given else self.prompt)
+        return make_provenance(type(self).__name__, str(self.model_name),
+                               CHAT_TEMPLATE.format(prompt=template), given)
 
     def sample_frames(self, frames: np.ndarray) -> np.ndarray:
         """``num_frames`` segment-middle frames of a clip."""

@@ -32,7 +32,9 @@ The leakage check (:func:`leakage_report`) measures what is left: the share
 of descriptions holding a lexicon word, and how well a logistic-regression
 classifier on bag-of-stems predicts the clip's label from the text
 (stratified, seeded k-fold; scikit-learn, ``pip install
-"fineclip[refine]"``), before and after, next to chance level.
+"fineclip[refine]"``), before and after, next to chance level; and, per
+fold, the same classifier fitted on a fold's training descriptions and
+scored on its test descriptions (:func:`fold_leakage`).
 
 Modules, one job each:
 
@@ -50,8 +52,9 @@ Labels from a config's datasets come from
 configs and builds datasets, a layer above preprocessing).
 """
 from .labels import read_labels
-from .leakage import (bag_of_stems, cross_validate, leakage_report,
-                      lexicon_share, require_scikit_learn)
+from .leakage import (bag_of_stems, cross_validate, fold_leakage,
+                      leakage_report, lexicon_share, require_scikit_learn,
+                      train_to_test)
 from .lexicon import (EMOTION_LEXICON, EXACT_ONLY, FACIAL_TERMS,
                       FALLBACK_TEXT, INTERPRETATION_HEDGES, NOT_IN_LEXICON)
 from .refiner import DescriptionRefiner, RefinedDescription, RefinementStats
