@@ -206,6 +206,15 @@ def test_other_files_are_named_not_official(tmp_path):
     assert run.returncode != 0 and 'No such checkpoint' in run.stderr
 
 
+def test_the_dataset_must_fit_the_class_count(tmp_path):
+    src = tmp_path / 'official.pth'
+    official_file(src, 'dfew')  # 7 classes
+    run = call_tool_main(TOOL, [src, tmp_path / 'o.pth', '--dataset',
+                                'mafw'])
+    assert run.returncode != 0
+    assert 'prompts for 7 classes, the dataset 11' in run.stderr
+
+
 def test_loaders_name_the_converter_for_official_files(tmp_path):
     src = tmp_path / 'official.pth'
     official_file(src)
