@@ -32,7 +32,7 @@ def test_sample_frame_indices_transform():
     assert out['frame_inds'].tolist() == [0, 2, 4, 6]
 
 
-# --- the official DFER-CLIP rule (rule='dfer_clip') ---------------------------
+# --- the official DFER-CLIP rule (rule='dfer_clip') --------------------------
 def _official(total, num_frames, test_mode):
     return SampleFrameIndices(num_frames, test_mode=test_mode,
                               rule='dfer_clip')(

@@ -1,8 +1,8 @@
 """Compare FineCLIP's DFER-CLIP with the official code, offline.
 
-``python tools/model_converters/check_dfer_clip.py OFFICIAL_DIR --dataset dfew``
+``python tools/model_converters/check_dfer_clip.py DIR --dataset dfew``
 
-``OFFICIAL_DIR`` is a checkout of the official repository
+``DIR`` is a checkout of the official repository
 (github.com/zengqunzhao/DFER-CLIP); nothing of it is copied here, it is
 imported from there. The check
 
