@@ -113,6 +113,8 @@ def compare_logits(official_dir: str, dataset: str, folder: str) -> dict:
     subprocess.run([sys.executable, CONVERTER, src, out, '--dataset',
                     dataset], check=True, cwd=ROOT)
     enable_local_imports()
+    if ROOT not in sys.path:  # the configs import plugins.dfer_clip
+        sys.path.insert(0, ROOT)
     ours = build_model(osp.join(folder, 'converted.py'), out,
                        shapes_only=True)
     spec = importlib.util.spec_from_file_location('_dfer_clip', CONVERTER)
