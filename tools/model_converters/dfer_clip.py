@@ -27,6 +27,7 @@ evaluates the official model. The checkpoint's ``meta`` names its classes
 import argparse
 import io
 import os.path as osp
+import pickle
 import re
 from collections import OrderedDict
 from typing import Dict, List, Sequence, Tuple
@@ -102,6 +103,11 @@ def read_foreign_checkpoint(path: str) -> dict:
     """
     if not osp.isfile(path):
         raise ConversionError(f"No such checkpoint: '{path}'")
+    if not hasattr(serialization, 'get_unsafe_globals_in_checkpoint'):
+        raise ConversionError(
+            f'Converting needs torch >= 2.5 (this is {torch.__version__}): '
+            'it lists what the pickle names before loading it. Upgrade '
+            'torch in another environment for the conversion.')
     try:
         names = serialization.get_unsafe_globals_in_checkpoint(path)
     except Exception as err:  # not a zip-format torch file
@@ -113,7 +119,11 @@ def read_foreign_checkpoint(path: str) -> dict:
     try:
         with serialization.safe_globals(stand_ins):
             return torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as err:
+    except (RuntimeError, EOFError, OSError, ValueError) as err:
+        raise ConversionError(
+            f"Cannot read '{path}': truncated or corrupt? "
+            f'{str(err).strip()[:300]}') from err
+    except pickle.UnpicklingError as err:
         reason = str(err).strip().splitlines()
         reason = next((line for line in reason if 'GLOBAL' in line),
                       reason[-1] if reason else '')
