@@ -30,7 +30,12 @@ from mmengine.fileio.backends import LocalBackend, register_backend
 from mmengine.logging import print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from fineclip.utils.errors import UserInputError
+
 ATOMIC_BACKEND = 'fineclip_atomic'
+#: The command that converts a checkpoint of the official DFER-CLIP code.
+DFER_CLIP_CONVERTER = ('python tools/model_converters/dfer_clip.py {path} '
+                       'OUT.pth --dataset {{dfew,ferv39k,mafw}}')
 _CKPT_NAME = re.compile(r'^(epoch|iter)_(\d+)\.pth$')
 
 
@@ -41,6 +46,39 @@ class CheckpointError(RuntimeError):
 class UnreadableCheckpointError(CheckpointError):
     """A checkpoint file that cannot be read safely (truncated, corrupt, or
     holding pickled objects that could run code), whatever the model."""
+
+
+class ForeignCheckpointError(UnreadableCheckpointError, UserInputError):
+    """A checkpoint of another code base that a converter turns into a
+    FineCLIP one; the message gives the command."""
+
+
+def _official_dfer_clip(path: str, loaded=None) -> bool:
+    """Whether ``path`` is a checkpoint of the official DFER-CLIP code:
+    its training script's pickled ``RecorderMeter`` (found by reading the
+    pickle's opcodes, nothing run), or, once ``loaded``, its model's keys
+    (``[module.]temporal_net.*`` and ``prompt_learner.ctx``)."""
+    if loaded is None:
+        try:
+            names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+        except Exception:  # not a zip-format torch file: not one of them
+            return False
+        return any(name.endswith('.RecorderMeter') for name in names)
+    state = loaded.get('state_dict', loaded) if isinstance(loaded, dict) \
+        else None
+    if not isinstance(state, dict):
+        return False
+    keys = {str(k)[len('module.'):] if str(k).startswith('module.')
+            else str(k) for k in state}
+    return 'prompt_learner.ctx' in keys and any(
+        k.startswith('temporal_net.') for k in keys)
+
+
+def _dfer_clip_message(path: str) -> str:
+    return (f"'{path}' is a checkpoint of the official DFER-CLIP code, "
+            'not a FineCLIP one. Convert it (nothing in it is run) and use '
+            'the config written beside the output:\n  '
+            + DFER_CLIP_CONVERTER.format(path=path))
 
 
 def _write_bytes(f, data: bytes) -> None:
@@ -110,6 +148,9 @@ def read_checkpoint(path: str, map_location='cpu') -> dict:
             objects other than tensors, plain containers and the few
             MMEngine types :mod:`fineclip.compat` allows; the message
             names the file.
+        ForeignCheckpointError: a checkpoint of the official DFER-CLIP
+            code (its released files, or a bare state dict of its model);
+            the message gives the converter command.
 
     Returns:
         The loaded object (a dict for every MMEngine checkpoint).
@@ -118,8 +159,11 @@ def read_checkpoint(path: str, map_location='cpu') -> dict:
     if not osp.isfile(path):
         raise FileNotFoundError(f"No such checkpoint: '{path}'")
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        loaded = torch.load(path, map_location=map_location,
+                            weights_only=True)
     except pickle.UnpicklingError as err:
+        if _official_dfer_clip(path):
+            raise ForeignCheckpointError(_dfer_clip_message(path)) from err
         first = str(err).strip().splitlines()[0][:300]
         raise UnreadableCheckpointError(
             f"'{path}' was refused: it holds pickled objects other than "
@@ -134,6 +178,9 @@ def read_checkpoint(path: str, map_location='cpu') -> dict:
             f"Cannot read checkpoint '{path}' ({size} bytes): it is "
             'truncated or corrupt (a copy or a save that did not finish?): '
             f'{str(err).strip()[:300]}') from err
+    if _official_dfer_clip(path, loaded):  # a bare official state dict
+        raise ForeignCheckpointError(_dfer_clip_message(path))
+    return loaded
 
 
 @CheckpointLoader.register_scheme(prefixes='', force=True)

@@ -111,11 +111,14 @@ class BaseLabelAugmenter:
         if self.positive_group is None:
             raise TypeError(f'{name}.positive_group must name the group '
                             f'giving t_p (one of {groups}).')
+        if type(self).__call__ is BaseLabelAugmenter.__call__ and \
+                not isinstance(self, torch.nn.Module):
+            raise TypeError(f'{name} must write the class prompts: define '
+                            '__call__(class_names) -> {group: [prompt per '
+                            'class]}.')
         probe = tuple(class_names) if class_names else ('Happy', 'Sad')
         try:
             prompts = self(probe)
-        except NotImplementedError:
-            raise
         except Exception:  # noqa: BLE001
             # Some parts cannot write prompts before they see the data
             # (e.g. a class-specific learner sized to another class

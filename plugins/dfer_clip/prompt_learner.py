@@ -83,6 +83,11 @@ class LearnableContextAugmenter(nn.Module, BaseLabelAugmenter):
             ``'front'`` (description, then context).
         features (dict, optional): ``{class name: [feature, ...]}``
             replacing the built-in visual features of those classes.
+        descriptions (dict, optional): ``{class name: text}``: the whole
+            class text of those classes, used as given (no template, no
+            features), before the closing ``'.'``. A checkpoint converted
+            from the official code comes with a config that names its
+            class texts here (``tools/model_converters/dfer_clip.py``).
         template (str): Class text with ``{cls}`` and ``{features}``.
         init_std (float): Standard deviation of the context's normal
             initialisation (CoOp's 0.02).
@@ -96,6 +101,7 @@ class LearnableContextAugmenter(nn.Module, BaseLabelAugmenter):
                  class_specific: bool = True,
                  position: str = 'end',
                  features: Optional[Dict[str, List[str]]] = None,
+                 descriptions: Optional[Dict[str, str]] = None,
                  template: str = '{cls}, with {features}',
                  init_std: float = 0.02):
         super().__init__()
@@ -112,6 +118,7 @@ class LearnableContextAugmenter(nn.Module, BaseLabelAugmenter):
         self.class_specific = class_specific
         self.position = position
         self.features = dict(features or {})
+        self.descriptions = dict(descriptions or {})
         self.template = template
         self.init_std = init_std
         self.context = None
@@ -137,9 +144,12 @@ class LearnableContextAugmenter(nn.Module, BaseLabelAugmenter):
         budget = length - self.num_context - len(period) - 2
         tokens, slots = [], []
         for name in class_names:
-            text = compose_description(
-                name.lower(), facial_features(name, self.features),
-                lambda t: len(tokenizer.encode(t)), budget, self.template)
+            text = self.descriptions.get(name)
+            if text is None:
+                text = compose_description(
+                    name.lower(), facial_features(name, self.features),
+                    lambda t: len(tokenizer.encode(t)), budget,
+                    self.template)
             ids, where = assemble_prompt(
                 tokenizer.encode(text), period, self.num_context,
                 self.position, tokenizer.encode('X')[0],

@@ -5,6 +5,12 @@ The image tower encodes each frame on its own (pooled, projected CLIP
 feature); a small transformer over the T frame features, with a learnable
 class token in front and a learnable position embedding over the T + 1
 tokens, models how the face changes; its class token is the video feature.
+
+The defaults are the official DFER-CLIP code's (docs/baselines_dfer_clip.md):
+its MLP uses the tanh approximation of GELU (the exact GELU moves ViT-B/32
+logits by about 3e-4), its class token and position embedding start from
+a standard normal, and a clip of fewer than T frames uses the first rows
+of the position embedding.
 """
 from contextlib import nullcontext
 from typing import Dict, Tuple
@@ -15,6 +21,10 @@ from torch import nn
 
 from fineclip.models.branches import BaseBranch
 from fineclip.registry import BRANCHES, ENCODERS
+
+#: ``activation`` values: GELU's tanh approximation (the official code's)
+#: or the exact, erf-based GELU (``nn.GELU()``'s default).
+ACTIVATIONS = ('tanh', 'exact')
 
 
 class TemporalTransformerLayer(nn.Module):
@@ -28,11 +38,18 @@ class TemporalTransformerLayer(nn.Module):
             head_width, as DFER-CLIP's 8 x 64).
         mlp_width (int): Hidden width of the MLP.
         dropout (float): Dropout in the attention output and the MLP.
+        activation (str): The MLP's GELU: ``'tanh'`` (the official
+            DFER-CLIP code's approximation) or ``'exact'``.
     """
 
     def __init__(self, width: int, heads: int, head_width: int,
-                 mlp_width: int, dropout: float = 0.):
+                 mlp_width: int, dropout: float = 0.,
+                 activation: str = 'tanh'):
         super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation '{activation}' is not one of "
+                             f'{ACTIVATIONS}: set '
+                             'model.branches.video.temporal.activation.')
         inner = heads * head_width
         self.heads = heads
         self.norm_attn = nn.LayerNorm(width)
@@ -40,7 +57,9 @@ class TemporalTransformerLayer(nn.Module):
         self.out = nn.Sequential(nn.Linear(inner, width), nn.Dropout(dropout))
         self.norm_mlp = nn.LayerNorm(width)
         self.mlp = nn.Sequential(
-            nn.Linear(width, mlp_width), nn.GELU(), nn.Dropout(dropout),
+            nn.Linear(width, mlp_width),
+            nn.GELU(approximate='tanh' if activation == 'tanh' else 'none'),
+            nn.Dropout(dropout),
             nn.Linear(mlp_width, width), nn.Dropout(dropout))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -67,13 +86,16 @@ class TemporalTransformer(nn.Module):
         mlp_width (int): MLP hidden width (1024).
         dropout (float): Dropout inside the layers.
         init_std (float): Standard deviation of the class token's and the
-            position embedding's normal initialisation.
+            position embedding's normal initialisation (1, the official
+            code's ``torch.randn``).
+        activation (str): The layers' GELU, ``'tanh'`` or ``'exact'``
+            (:class:`TemporalTransformerLayer`).
     """
 
     def __init__(self, width: int = 512, num_frames: int = 16,
                  depth: int = 1, heads: int = 8, head_width: int = 64,
                  mlp_width: int = 1024, dropout: float = 0.,
-                 init_std: float = 0.02):
+                 init_std: float = 1.0, activation: str = 'tanh'):
         super().__init__()
         self.num_frames = num_frames
         self.class_token = nn.Parameter(torch.randn(1, 1, width) * init_std)
@@ -81,16 +103,25 @@ class TemporalTransformer(nn.Module):
             torch.randn(1, num_frames + 1, width) * init_std)
         self.layers = nn.ModuleList(
             TemporalTransformerLayer(width, heads, head_width, mlp_width,
-                                     dropout) for _ in range(depth))
+                                     dropout, activation)
+            for _ in range(depth))
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        """``(B, T, width)`` frame features -> ``(B, width)`` class token."""
+        """``(B, t, width)`` frame features -> ``(B, width)`` class token.
+
+        ``t`` may be below ``num_frames`` (the first ``t + 1`` position
+        rows are used, as the official code does); above it there is no
+        position for the extra frames.
+        """
         b, t, _ = frames.shape
-        if t != self.num_frames:
-            raise ValueError(f'TemporalTransformer was built for '
-                             f'{self.num_frames} frames but got {t}.')
+        if t > self.num_frames:
+            raise ValueError(
+                f'TemporalTransformer was built for at most '
+                f'{self.num_frames} frames but got {t}: sample '
+                f'{self.num_frames} (SampleFrameIndices.num_frames) or set '
+                'model.branches.video.temporal.num_frames.')
         x = torch.cat([self.class_token.expand(b, -1, -1), frames], dim=1)
-        x = x + self.position_embedding
+        x = x + self.position_embedding[:, :t + 1]
         for layer in self.layers:
             x = layer(x)
         return x[:, 0]

@@ -32,6 +32,46 @@ def test_sample_frame_indices_transform():
     assert out['frame_inds'].tolist() == [0, 2, 4, 6]
 
 
+# --- the official DFER-CLIP rule (rule='dfer_clip') --------------------------
+def _official(total, num_frames, test_mode):
+    return SampleFrameIndices(num_frames, test_mode=test_mode,
+                              rule='dfer_clip')(
+                                  dict(total_frames=total))['frame_inds']
+
+
+def test_official_test_sampling_rounds_tick_down():
+    # tick = 17 / 16: frame int(tick / 2 + tick * i) skips frame 8, where
+    # FineCLIP's segment middles skip frame 16
+    assert _official(17, 16, True).tolist() == [*range(8), *range(9, 17)]
+    assert segment_indices(17, 16, random=False).tolist() == list(range(16))
+    assert _official(40, 8, True).tolist() == [2, 7, 12, 17, 22, 27, 32, 37]
+    assert _official(30, 4, True).tolist() == [3, 11, 18, 26]  # tick 7.5
+    assert _official(8, 8, True).tolist() == list(range(8))
+    assert _official(5, 8, True).tolist() == [0, 1, 2, 3, 4, 4, 4, 4]
+
+
+def test_official_train_sampling_is_one_draw_per_clip():
+    # segments of n // T frames from frame 0: the last n % T frames are
+    # never drawn; one randint(n // T, size=T) call, so a NumPy seed gives
+    # the official loader's indices
+    np.random.seed(3)
+    expected = np.arange(8) * 4 + np.random.randint(4, size=8)
+    np.random.seed(3)
+    idx = _official(35, 8, False)
+    assert idx.tolist() == expected.tolist()
+    np.random.seed(0)
+    for _ in range(50):
+        idx = _official(35, 8, False)
+        assert all(4 * k <= i < 4 * (k + 1) for k, i in enumerate(idx))
+    assert _official(8, 8, False).tolist() == list(range(8))
+    assert _official(3, 4, False).tolist() == [0, 1, 2, 2]
+
+
+def test_unknown_sampling_rule_is_refused():
+    with pytest.raises(ValueError, match="rule 'tsn'"):
+        SampleFrameIndices(16, rule='tsn')
+
+
 def _clip(t=3):
     frames = [np.full((20, 30, 3), i, np.uint8) for i in range(t)]
     frames[0][:, :15] = 255  # left half of frame 0 white

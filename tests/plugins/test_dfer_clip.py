@@ -1,4 +1,5 @@
 """The DFER-CLIP plugin: temporal transformer, learnable prompts, configs."""
+import math
 import os
 import os.path as osp
 import subprocess
@@ -6,6 +7,7 @@ import sys
 
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.config import Config
 
 from fineclip.apis import enable_local_imports
@@ -82,8 +84,41 @@ def test_temporal_transformer_shape_is_configurable(plugin):
     assert len(model.layers) == 2
     assert model.layers[0].qkv.out_features == 3 * 2 * 4
     assert model.layers[0].mlp[0].out_features == 16
-    with pytest.raises(ValueError, match='6 frames'):
-        model(torch.randn(1, 5, 32))
+    with pytest.raises(ValueError, match='at most 6 frames'):
+        model(torch.randn(1, 7, 32))
+
+
+def test_temporal_mlp_uses_the_tanh_gelu_of_the_official_code(plugin):
+    x = torch.linspace(-4, 4, 81)
+    tanh_gelu = 0.5 * x * (1 + torch.tanh(
+        math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+    layer = plugin.TemporalTransformerLayer(8, 2, 4, 16)
+    assert torch.allclose(layer.mlp[1](x), tanh_gelu, atol=1e-6)
+    # the exact GELU is a documented option, and measurably another one
+    exact = plugin.TemporalTransformerLayer(8, 2, 4, 16, activation='exact')
+    assert torch.allclose(exact.mlp[1](x), F.gelu(x), atol=1e-7)
+    assert (exact.mlp[1](x) - tanh_gelu).abs().max() > 1e-4
+    with pytest.raises(ValueError, match='temporal.activation'):
+        plugin.TemporalTransformerLayer(8, 2, 4, 16, activation='relu')
+
+
+def test_temporal_transformer_starts_from_a_standard_normal(plugin):
+    torch.manual_seed(0)
+    model = plugin.TemporalTransformer(width=512)
+    assert 0.95 < model.position_embedding.std() < 1.05
+    assert 0.9 < model.class_token.std() < 1.1
+
+
+def test_short_clip_uses_the_first_position_rows(plugin):
+    torch.manual_seed(0)
+    model = plugin.TemporalTransformer(width=32, num_frames=6, heads=4,
+                                       head_width=8, mlp_width=64).eval()
+    frames = torch.randn(2, 4, 32)
+    x = torch.cat([model.class_token.expand(2, -1, -1), frames], 1)
+    x = x + model.position_embedding[:, :5]
+    for layer in model.layers:
+        x = layer(x)
+    assert torch.allclose(model(frames), x[:, 0], atol=1e-6)
 
 
 # --- learnable prompts -------------------------------------------------------
@@ -160,6 +195,22 @@ def test_descriptions_fit_the_tiny_context_whole(plugin):
         assert text.split()[-2] in feature_ends, text
 
 
+def test_descriptions_are_used_as_given():
+    # what a converted official checkpoint's config sets: the class text
+    # verbatim, then '.', nothing composed around it
+    model = tiny_dfer_clip(num_context=2,
+                           descriptions={CLASSES[0]: 'tight lips'})
+    texts = model.label_augmenter(CLASSES)['positive']
+    assert texts[0] == 'x x tight lips .'
+    assert texts[1].startswith('x x ' + CLASSES[1].lower() + ' , with')
+    tokenizer = model.text_encoder.tokenizer
+    tokens, slots = model.label_augmenter._layout(CLASSES, model.text_encoder)
+    assert slots[0].tolist() == [1, 2]
+    body = tokenizer.encode('tight lips') + tokenizer.encode('.')
+    assert tokens[0, 3:3 + len(body)].tolist() == body
+    assert tokens[0, 3 + len(body)] == tokenizer.eot_token_id
+
+
 def test_every_dataset_class_has_features(plugin):
     from fineclip.registry import DATASETS
     for name in ('DFEWDataset', 'FERV39kDataset', 'MAFWDataset'):
@@ -200,6 +251,31 @@ def test_logits_are_cosines_over_temperature():
     video = model.branches.video({'frames': frames})
     text = model.text_features()[0]
     assert torch.allclose(logits, video @ text.t() / 0.01, atol=1e-4)
+
+
+@pytest.mark.parametrize('dataset', ['dfew', 'ferv39k', 'mafw'])
+def test_official_recipe_configs_use_the_official_choices(dataset):
+    from fineclip.models.data_preprocessors.dfer_data_preprocessor import \
+        UNIT_RANGE
+    cfg = Config.fromfile(
+        osp.join(ROOT, f'configs/plugins/dfer_clip_{dataset}.py'))
+    preprocessor = cfg.model.data_preprocessor
+    assert tuple(preprocessor.mean) == UNIT_RANGE['mean']
+    assert tuple(preprocessor.std) == UNIT_RANGE['std']
+    temporal = cfg.model.branches.video.temporal
+    assert temporal.activation == 'tanh' and temporal.init_std == 1.0
+    for loader, test_mode in (('train_dataloader', False),
+                              ('val_dataloader', True),
+                              ('test_dataloader', True)):
+        sample = cfg[loader].dataset.pipeline[0]
+        assert sample.type == 'SampleFrameIndices'
+        assert sample.rule == 'dfer_clip'
+        assert sample.get('test_mode', False) == test_mode
+    steps = [t.type for t in cfg.train_dataloader.dataset.pipeline]
+    extra = dict(dfew=['GroupBrightness'], ferv39k=['GroupRotate'],
+                 mafw=[])[dataset]
+    assert steps == ['SampleFrameIndices', 'DecodeFrames', *extra,
+                     'GroupRandomResizedCrop', 'GroupFlip', 'PackDFERInputs']
 
 
 def test_count_params_lists_the_tunable_parts_at_vit_b32():

@@ -21,10 +21,16 @@ model = dict(
     branches=dict(
         video=dict(
             type='TemporalTransformerBranch',
+            # tanh GELU and N(0, 1) class token and positions: the
+            # official code's (docs/baselines_dfer_clip.md)
             temporal=dict(type='TemporalTransformer', num_frames=16, depth=1,
-                          heads=8, head_width=64, mlp_width=1024))),
+                          heads=8, head_width=64, mlp_width=1024,
+                          activation='tanh', init_std=1.0))),
     # One branch: its weight is 1 and Eq 11 is plain cross-entropy.
     fusion=dict(type='AdaptiveFusion'),
     temperature=0.01,
-    data_preprocessor=dict(type='DFERDataPreprocessor'),
+    # The official model sees frames scaled to [0, 1], not normalised
+    # (DFERDataPreprocessor's UNIT_RANGE).
+    data_preprocessor=dict(type='DFERDataPreprocessor', mean=(0., 0., 0.),
+                           std=(255., 255., 255.)),
 )

@@ -16,6 +16,9 @@ from fineclip.registry import MODELS
 # open_clip's OpenAI CLIP statistics, on the 0-255 scale of decoded frames.
 CLIP_MEAN = (122.770938, 116.7460125, 104.09373615)
 CLIP_STD = (68.5005327, 66.6321579, 70.32316305)
+#: ``dict(mean=..., std=...)`` that only scales frames to [0, 1] (x / 255),
+#: as the official DFER-CLIP data loader feeds its model.
+UNIT_RANGE = dict(mean=(0., 0., 0.), std=(255., 255., 255.))
 #: The image inputs of FineCLIP's own pipelines: frames and rendered face
 #: maps (``PackDFERInputs``' default image fields).
 DEFAULT_IMAGE_KEYS = ('frames', 'parsing', 'landmarks')
@@ -42,9 +45,12 @@ class DFERDataPreprocessor(BaseDataPreprocessor):
 
     Args:
         mean (Sequence[float], optional): Per-channel mean on the 0-255 scale;
-            ``None`` skips normalisation (DFER-CLIP's choice). CLIP's by
-            default.
+            CLIP's by default. ``None`` skips normalisation: the model then
+            gets the decoded 0-255 values as float.
         std (Sequence[float], optional): Per-channel std on the 0-255 scale.
+            :data:`UNIT_RANGE` (``mean=(0, 0, 0), std=(255, 255, 255)``)
+            scales frames to [0, 1] and nothing else: the official
+            DFER-CLIP model's input, which its configs use.
         image_keys (Sequence[str]): Modalities that are images;
             :data:`DEFAULT_IMAGE_KEYS` by default.
         non_blocking (bool): Copy to the device without blocking the host.
