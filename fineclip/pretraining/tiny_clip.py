@@ -37,15 +37,21 @@ from fineclip.utils.progress import progress_bar
 ETA_AFTER_STEPS = 10
 
 
-def _say_time_left(bar, stage: str, steps: int, start: float) -> None:
-    """Writes, above ``bar``, how long ``stage`` will take at the speed of
-    its first :data:`ETA_AFTER_STEPS` steps (a busy machine is slower than
-    any figure a docstring could give)."""
-    per_step = (time.perf_counter() - start) / ETA_AFTER_STEPS
-    left = per_step * (steps - ETA_AFTER_STEPS)
-    bar.write(f'{stage}: {per_step:.2f} s a step, about '
-              f'{left / 60:.1f} min for the other '
-              f'{steps - ETA_AFTER_STEPS} steps')
+def _timed_steps(steps: int, stage: str, progress: bool):
+    """``range(steps)`` behind a progress bar; once the first
+    :data:`ETA_AFTER_STEPS` steps are timed, says above the bar how long
+    the stage will take at that speed (a busy machine is slower than any
+    figure a docstring could give)."""
+    bar = progress_bar(range(steps), desc=stage, disable=not progress)
+    start = time.perf_counter()
+    for step in bar:
+        if progress and step == ETA_AFTER_STEPS:
+            per_step = (time.perf_counter() - start) / ETA_AFTER_STEPS
+            left = per_step * (steps - ETA_AFTER_STEPS)
+            bar.write(f'{stage}: {per_step:.2f} s a step, about '
+                      f'{left / 60:.1f} min for the other '
+                      f'{steps - ETA_AFTER_STEPS} steps')
+        yield step
 
 
 def render_pretraining_set(num_clips: int,
@@ -154,12 +160,7 @@ def _train_image_tower(model, data: dict, patch: int, steps: int,
     part_mix = torch.from_numpy(patch_class_mix(data['parsing'], patch))
     visual.output_tokens = True
     loss = torch.zeros(())
-    bar = progress_bar(range(steps), desc='tiny CLIP, image tower',
-                       disable=not progress)
-    start = time.perf_counter()
-    for step in bar:
-        if progress and step == ETA_AFTER_STEPS and steps > step:
-            _say_time_left(bar, 'tiny CLIP, image tower', steps, start)
+    for _ in _timed_steps(steps, 'tiny CLIP, image tower', progress):
         idx = rng.randint(0, len(targets), batch_size)
         pooled, tokens = visual(_normalise(data['images'][idx]))
         au_loss = F.mse_loss(au_head(pooled), targets[idx])
@@ -225,12 +226,7 @@ def _tune_text_tower(model, image_feats, tokens, caption_ids, steps,
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=lr, total_steps=steps, pct_start=0.1)
     loss = torch.zeros(())
-    bar = progress_bar(range(steps), desc='tiny CLIP, text tower',
-                       disable=not progress)
-    start = time.perf_counter()
-    for step in bar:
-        if progress and step == ETA_AFTER_STEPS and steps > step:
-            _say_time_left(bar, 'tiny CLIP, text tower', steps, start)
+    for _ in _timed_steps(steps, 'tiny CLIP, text tower', progress):
         idx = torch.as_tensor(rng.randint(0, len(tokens), batch_size))
         text_feats = model.encode_text(tokens[idx], normalize=True)
         logits = model.logit_scale.exp() * image_feats[idx] @ text_feats.t()
