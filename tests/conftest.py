@@ -222,8 +222,8 @@ def embedded_default_run(tmp_path_factory, read_only_tree):
 
     Returns:
         dict: ``cwd`` (the folder the commands ran in, with the ``data/``
-        they created), ``config``, ``work_dir``, ``checkpoint``, ``epochs``
-        and ``test_log``.
+        they created), ``config``, ``work_dir``, ``checkpoint``, ``epochs``,
+        ``train_log`` and ``test_log`` (the tools' output).
     """
     from mmengine.config import Config
 
@@ -231,11 +231,12 @@ def embedded_default_run(tmp_path_factory, read_only_tree):
     cwd = tmp_path_factory.mktemp('embedded_default')
     epochs = Config.fromfile(CONFIG).train_cfg.max_epochs
     work_dir = str(cwd / 'work_dirs' / 'fineclip_synthetic')
-    run_tool_main('tools/train.py', [CONFIG, '--work-dir', work_dir],
-                  cwd=str(cwd))
+    train_log = run_tool_main('tools/train.py', [CONFIG, '--work-dir',
+                                                 work_dir], cwd=str(cwd))
     checkpoint = os.path.join(work_dir, f'epoch_{epochs}.pth')
     log = run_tool_main('tools/test.py', [CONFIG, checkpoint, '--work-dir',
                                           work_dir], cwd=str(cwd))
     read_only_tree(str(cwd))
     return dict(cwd=str(cwd), config=CONFIG, work_dir=work_dir,
-                checkpoint=checkpoint, epochs=epochs, test_log=log)
+                checkpoint=checkpoint, epochs=epochs, test_log=log,
+                train_log=train_log)

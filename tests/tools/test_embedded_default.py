@@ -34,3 +34,15 @@ def test_main_command_reaches_uar_half(embedded_default_run):
     print(f"embedded default: UAR {tested['UAR']:.4f} WAR "
           f"{tested['WAR']:.4f} (chance {chance:.2f})")
     assert tested['UAR'] >= 0.50
+    # Issue 29: at most 60 lines before the first training iteration, with
+    # the data generation and the tiny-CLIP pretraining (off a terminal
+    # their bars are plain lines every 30 s), and a summary at the end.
+    # (In this test, not one of its own: the 3-minute run is a session
+    # fixture of each xdist worker.)
+    log = run['train_log']
+    before = log.split('Epoch(train)')[0].splitlines()
+    assert len(before) <= 60, '\n'.join(before)
+    assert '\r' not in log
+    assert 'tiny CLIP, image tower:' in log and 's a step, about' in log
+    assert 'test it: python tools/test.py' in log
+
