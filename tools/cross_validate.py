@@ -11,12 +11,15 @@ import argparse
 import json
 import os
 import os.path as osp
+import sys
 
 from mmengine.config import DictAction
 
 from fineclip.apis import load_config, prepare_embedded_default
 from fineclip.apis.cross_validation import (format_markdown, per_class_recall,
                                             run_fold, summarize)
+from fineclip.apis.error_boundary import run_tool
+from fineclip.utils.config_values import check_folds
 from fineclip.visualization import plot_per_class_recall
 
 
@@ -38,6 +41,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
+    check_folds(cfg, args.folds)  # before a fold trains, not at fold 9
     work_dir = args.work_dir or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0] + '_cv')
     os.makedirs(work_dir, exist_ok=True)
@@ -68,4 +72,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main))

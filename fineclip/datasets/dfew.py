@@ -4,9 +4,12 @@
 ``video_name,label`` rows (5-digit clip id, 1-indexed label); frames live in
 ``Clip/clip_224x224/{clip_id}/``, one image per frame.
 """
+import numbers
 import os.path as osp
 
 from fineclip.registry import DATASETS
+from fineclip.utils.errors import ConfigError
+
 from .base import DFERBaseDataset
 
 DFEW_CLASSES = ('Happy', 'Sad', 'Neutral', 'Angry', 'Surprise', 'Disgust',
@@ -34,14 +37,18 @@ class DFEWDataset(DFERBaseDataset):
     """
 
     METAINFO = dict(classes=DFEW_CLASSES)
+    #: The official cross-validation folds (checked in configs up front).
+    NUM_FOLDS = 5
     HEADER = 'video_name,label'
 
     def __init__(self, data_root: str, fold: int = 1, split: str = 'train',
                  source: str = 'frames', frame_dir: str = 'Clip/clip_224x224',
                  video_dir: str = 'Clip/original',
                  ann_dir: str = 'EmoLabel_DataSplit', **kwargs):
-        if not 1 <= int(fold) <= 5:
-            raise ValueError(f'DFEW fold must be 1-5, got {fold}')
+        if (not isinstance(fold, numbers.Integral)
+                or not 1 <= fold <= self.NUM_FOLDS):
+            raise ConfigError(f'DFEW fold must be 1-{self.NUM_FOLDS}, got '
+                              f'{fold!r} (the dataset\'s fold key)')
         if source not in ('frames', 'video'):
             raise ValueError(f"source must be 'frames' or 'video', got "
                              f"'{source}'")

@@ -5,11 +5,14 @@ lines ``03747.mp4 anger``; the ``with_caption`` variant is TAB-separated and
 GBK-encoded: file, label, Chinese caption, English caption. Frames of clip
 03747 live in ``data/faces/03747/``, its video in ``data/clips/03747.mp4``.
 """
+import numbers
 import os.path as osp
 import re
 from typing import List
 
 from fineclip.registry import DATASETS
+from fineclip.utils.errors import ConfigError
+
 from .base import DFERBaseDataset
 
 MAFW_CLASSES = ('anger', 'disgust', 'fear', 'happiness', 'neutral',
@@ -40,13 +43,17 @@ class MAFWDataset(DFERBaseDataset):
     """
 
     METAINFO = dict(classes=MAFW_CLASSES)
+    #: The official cross-validation folds (checked in configs up front).
+    NUM_FOLDS = 5
 
     def __init__(self, data_root: str, fold: int = 1, split: str = 'train',
                  captions: bool = False, source: str = 'frames',
                  frame_dir: str = 'data/faces', video_dir: str = 'data/clips',
                  ann_dir: str = 'Train & Test Set/single', **kwargs):
-        if not 1 <= int(fold) <= 5:
-            raise ValueError(f'MAFW fold must be 1-5, got {fold}')
+        if (not isinstance(fold, numbers.Integral)
+                or not 1 <= fold <= self.NUM_FOLDS):
+            raise ConfigError(f'MAFW fold must be 1-{self.NUM_FOLDS}, got '
+                              f'{fold!r} (the dataset\'s fold key)')
         if source not in ('frames', 'video'):
             raise ValueError(f"source must be 'frames' or 'video', got "
                              f"'{source}'")
