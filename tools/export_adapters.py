@@ -10,7 +10,9 @@ out.
 """
 import argparse
 import os.path as osp
+import sys
 
+from fineclip.apis.error_boundary import run_tool
 from fineclip.engine.checkpoints import (FROZEN_KEY, CheckpointError,
                                          export_safetensors, read_checkpoint)
 
@@ -44,4 +46,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main))

@@ -16,13 +16,16 @@ Examples::
         --out timeline.json --show figs/
 
 Exit status: 0 when at least one input got a prediction, 1 when none did
-(missing file, unreadable video, no face) or the config cannot be run.
+(missing file, unreadable video, no face), 2 when an option, the config or
+the checkpoint cannot be used.
 """
 import argparse
 import os.path as osp
 import sys
 
 from mmengine.config import DictAction
+
+USER_ERROR = 2  # the tools' status for an option or input that cannot work
 
 
 def parse_args(argv=None):
@@ -78,9 +81,9 @@ def parse_args(argv=None):
     return parser.parse_intermixed_args(argv)
 
 
-def _fail(message: str) -> int:
+def _fail(message: str, status: int = 1) -> int:
     print(f'error: {message}', file=sys.stderr)
-    return 1
+    return status
 
 
 def main(argv=None) -> int:
@@ -94,12 +97,13 @@ def main(argv=None) -> int:
                                          save_result_figure, write_results)
     from fineclip.registry import FACE_DETECTORS
     if args.out and not args.out.lower().endswith(('.json', '.csv')):
-        return _fail(f"--out must end in .json or .csv, got '{args.out}'")
+        return _fail(f"--out must end in .json or .csv, got '{args.out}'",
+                     USER_ERROR)
     if (args.stride is not None and args.window is None) or \
             (args.window is not None and args.window <= 0) or \
             (args.stride is not None and args.stride <= 0):
         return _fail('--window must be > 0 seconds, and --stride (> 0) '
-                     'needs --window')
+                     'needs --window', USER_ERROR)
     enable_local_imports()  # before the config imports its plugins
     # Inputs first: a typo in a path should not wait for the model.
     inputs = []
@@ -118,7 +122,7 @@ def main(argv=None) -> int:
         detector = FACE_DETECTORS.build(detector_cfg)
     except (FileNotFoundError, InferenceError, ImportError, KeyError,
             ValueError) as err:
-        return _fail(str(err))
+        return _fail(str(err), USER_ERROR)
 
     unknown = recognizer.needs.unknown_steps
     if unknown:
@@ -142,7 +146,7 @@ def main(argv=None) -> int:
         except (InferenceError, ImportError) as err:
             # the config or an option, not this video: no use going on
             bar.close()
-            return _fail(str(err))
+            return _fail(str(err), USER_ERROR)
         results.append(result)
         text = format_result(result, args.top)
         if args.show and result.ok:
@@ -163,4 +167,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    # here, not at the top: this tool imports the package lazily
+    from fineclip.apis.error_boundary import run_tool
+    sys.exit(run_tool(main))

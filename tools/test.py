@@ -5,6 +5,7 @@ that sets ``test_without_checkpoint = True`` (an untrained baseline, such as
 plain CLIP zero-shot) runs without CHECKPOINT.
 """
 import argparse
+import sys
 
 from mmengine.config import Config
 from mmengine.runner import Runner
@@ -12,9 +13,11 @@ from mmengine.runner import Runner
 from fineclip.apis import (add_common_arguments, apply_common_options,
                            enable_local_imports, parse_with_common,
                            prepare_embedded_default, setup_distributed)
+from fineclip.apis.error_boundary import run_tool
 from fineclip.datasets.loader_options import fit_loader_options
 from fineclip.engine.checkpoint_io import CheckpointError
 from fineclip.engine.train_setup import configure_test_precision
+from fineclip.utils.config import read_config_file
 
 
 def parse_args(argv=None):
@@ -57,7 +60,7 @@ def merge_args(cfg: Config, args) -> Config:
 def main(argv=None):
     args = parse_args(argv)
     enable_local_imports()  # before the config imports its plugins
-    cfg = merge_args(Config.fromfile(args.config), args)
+    cfg = merge_args(read_config_file(args.config), args)
     prepare_embedded_default(cfg)
     setup_distributed(cfg)  # after --dump added its metric: gathered too
     configure_test_precision(cfg)  # TF32 on CUDA unless tf32=False
@@ -70,4 +73,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main))

@@ -53,11 +53,14 @@ def load_model_and_loader(config: str, checkpoint: str,
     from fineclip.datasets.loader_options import fit_loader_options
     from fineclip.engine.checkpoint_io import (CheckpointError,
                                                UnreadableCheckpointError)
+    from fineclip.utils.paths import MissingFileError
     from .cli import load_data_tool_config
     from .model_builder import build_model
 
     if not osp.isfile(checkpoint):
-        raise FileNotFoundError(f"Checkpoint '{checkpoint}' does not exist.")
+        kind = 'is a folder' if osp.isdir(checkpoint) else 'does not exist'
+        raise MissingFileError(f"Checkpoint '{checkpoint}' {kind}; give a "
+                               'checkpoint file (.pth or .safetensors).')
     cfg = load_data_tool_config(config, cfg_options)
     fit_loader_options(cfg)  # pin_memory/persistent_workers
     loader = Runner.build_dataloader(cfg.get(loader_key))

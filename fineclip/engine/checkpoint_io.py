@@ -30,11 +30,13 @@ from mmengine.fileio.backends import LocalBackend, register_backend
 from mmengine.logging import print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from fineclip.utils.errors import UserInputError
+
 ATOMIC_BACKEND = 'fineclip_atomic'
 _CKPT_NAME = re.compile(r'^(epoch|iter)_(\d+)\.pth$')
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(UserInputError, RuntimeError):
     """A checkpoint that cannot be read or does not fit the model."""
 
 

@@ -15,6 +15,7 @@ import copy
 import json
 import os
 import os.path as osp
+import sys
 
 from mmengine.config import DictAction
 from mmengine.runner import find_latest_checkpoint
@@ -22,6 +23,7 @@ from mmengine.runner import find_latest_checkpoint
 from fineclip.apis import load_config, prepare_embedded_default
 from fineclip.apis.cross_validation import (format_markdown, summarize,
                                             train_and_test)
+from fineclip.apis.error_boundary import run_tool
 
 
 def parse_args(argv=None):
@@ -90,4 +92,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main))

@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import os.path as osp
+import sys
 
 import torch
 from mmengine.config import DictAction
@@ -22,6 +23,7 @@ from fineclip.apis.analysis import (capture_last_block_attention,
                                     class_token_attention,
                                     denormalize_frames,
                                     load_model_and_loader, patch_grid)
+from fineclip.apis.error_boundary import run_tool
 from fineclip.visualization.attention import plot_attention_overlay
 
 
@@ -130,4 +132,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main))

@@ -13,9 +13,11 @@ validation metrics against the epoch. ``--keys`` picks what to plot
 import argparse
 import os
 import os.path as osp
+import sys
 
 from fineclip.apis.analysis import (find_scalar_files, group_curves,
                                     read_scalars)
+from fineclip.apis.error_boundary import run_tool
 from fineclip.visualization.curves import plot_curves
 
 
@@ -57,4 +59,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main))

@@ -19,10 +19,12 @@ fineclip_dagger_zs_synthetic_mafw_caption_to_dfew.py \\
 import argparse
 import os
 import os.path as osp
+import sys
 
 from mmengine.config import DictAction
 
 from fineclip.apis import load_config
+from fineclip.apis.error_boundary import run_tool
 from fineclip.apis.zero_shot import zero_shot_table
 
 
@@ -61,4 +63,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main))

@@ -31,6 +31,7 @@ import sys
 
 from mmengine.config import DictAction
 
+from fineclip.apis.error_boundary import run_tool
 from fineclip.apis.preparation import (PrepareOptions, build_checklist,
                                        format_checklist,
                                        load_prepared_config,
@@ -111,4 +112,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -20,6 +20,7 @@ from typing import List, Optional
 import numpy as np
 
 from fineclip.registry import DESCRIBERS
+from fineclip.utils.errors import UserInputError
 
 from .base import BaseDescriber, ClipInput, segment_middles
 
@@ -37,7 +38,7 @@ LABEL_HINT = 'The expression in the video is {label}.'
 CHAT_TEMPLATE = 'USER: <video>\n{prompt} ASSISTANT:'
 
 
-class ModelUnavailableError(OSError):
+class ModelUnavailableError(UserInputError, OSError):
     """The Video-LLaVA weights cannot be loaded (offline, not downloaded,
     or a folder that does not hold them)."""
 
