@@ -1,8 +1,9 @@
 """Runner hooks."""
 from .adapter_checkpoint_hook import AdapterCheckpointHook
 from .class_names_hook import ClassNamesHook
+from .finite_training_hook import FiniteTrainingHook, TrainingDiverged
 from .results_hook import DFERResultsHook
 from .rng_state_hook import RNGStateHook
 
 __all__ = ['AdapterCheckpointHook', 'ClassNamesHook', 'DFERResultsHook',
-           'RNGStateHook']
+           'FiniteTrainingHook', 'RNGStateHook', 'TrainingDiverged']

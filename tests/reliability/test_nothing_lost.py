@@ -1,0 +1,71 @@
+"""Nothing a user types loses data: a diverging run stops before it saves
+and leaves the good checkpoints byte for byte; no tool writes over its own
+input; an existing output is replaced only with ``--force``, atomically."""
+import os
+import os.path as osp
+import re
+import shutil
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from fineclip.engine.hooks import FiniteTrainingHook, TrainingDiverged
+from tests.helpers import call_tool_main
+
+
+def _work_dir_with_a_good_checkpoint(small_trained_run, tmp_path):
+    work = tmp_path / 'work'
+    work.mkdir()
+    shutil.copy(osp.join(small_trained_run['work_dir'], 'epoch_1.pth'),
+                work / 'epoch_1.pth')
+    (work / 'last_checkpoint').write_text(str(work / 'epoch_1.pth'))
+    return work
+
+
+def test_diverging_run_stops_before_it_saves(small_trained_run, tmp_path,
+                                             nothing_lost):
+    work = _work_dir_with_a_good_checkpoint(small_trained_run, tmp_path)
+    nothing_lost(str(work))
+    run = call_tool_main('tools/train.py', [
+        small_trained_run['config'], '--work-dir', str(work),
+        '--cfg-options', 'optim_wrapper.optimizer.lr=1000'])
+    assert run.returncode == 2, (run.stdout + run.stderr)[-3000:]
+    assert 'Traceback' not in run.stderr
+    assert 'Training diverged at epoch 1, iteration ' in run.stderr
+    assert 'loss=nan' in run.stderr  # the loss terms, named
+    assert re.search(r'; learning rate \d', run.stderr)
+    saved = sorted(f for f in os.listdir(work) if f.endswith('.pth'))
+    assert saved == ['epoch_1.pth']  # nothing beside it either
+
+
+def test_nan_weights_are_never_saved(tmp_path):
+    # a step with a finite loss can still leave NaN weights behind: the
+    # checkpoint of that model is refused before it is written
+    model = torch.nn.Linear(2, 2)
+    frozen = torch.nn.Linear(2, 2).requires_grad_(False)
+    model.frozen = frozen
+    runner = SimpleNamespace(model=model, epoch=2, iter=30,
+                             work_dir=str(tmp_path), optim_wrapper=None)
+    hook = FiniteTrainingHook()
+    hook.before_save_checkpoint(runner, {})  # finite: saved as usual
+    with torch.no_grad():
+        frozen.weight[0, 0] = float('nan')  # not tuned: not the run's doing
+    hook.before_save_checkpoint(runner, {})
+    with torch.no_grad():
+        model.bias[1] = float('inf')
+    with pytest.raises(TrainingDiverged, match=r'by epoch 3 \(30 iterations'
+                       r'\): 1 tuned weight tensors hold NaN or infinite '
+                       r'values \(bias\)'):
+        hook.before_save_checkpoint(runner, {})
+
+
+def test_finite_loss_passes_and_nan_names_iteration_and_terms(tmp_path):
+    runner = SimpleNamespace(epoch=0, iter=6, work_dir=str(tmp_path),
+                             optim_wrapper=None)
+    hook = FiniteTrainingHook()
+    hook.after_train_iter(runner, 2, outputs=dict(loss=torch.tensor(1.5)))
+    with pytest.raises(TrainingDiverged, match=r'epoch 1, iteration 3 of '
+                       r'the epoch \(7 overall\): loss=inf, ce=2'):
+        hook.after_train_iter(runner, 2, outputs=dict(
+            loss=torch.tensor(float('inf')), ce=torch.tensor(2.0)))
