@@ -10,8 +10,10 @@ Loading checks that the model just built has the same frozen weights and
 fills them in, so the loaded model equals the saved one exactly; a model
 built from other weights is refused with a message naming both sources.
 """
+import contextlib
 import hashlib
 import json
+import os
 import os.path as osp
 from typing import Dict, Iterable, Optional
 
@@ -199,7 +201,9 @@ def export_safetensors(checkpoint: dict, out_file: str) -> dict:
     Safetensors holds tensors and string metadata only, so nothing in the
     file can run code when read. ``frozen_weights`` and ``meta`` go into the
     metadata as JSON; the optimiser state stays behind (it is for resuming,
-    not sharing).
+    not sharing). The file is written beside ``out_file`` and renamed onto
+    it, so an interrupted or failed write (a full disk) leaves whatever
+    was there before.
 
     Returns:
         dict: ``tensors`` and ``bytes`` written.
@@ -210,7 +214,16 @@ def export_safetensors(checkpoint: dict, out_file: str) -> dict:
     metadata = {FROZEN_KEY: json.dumps(checkpoint.get(FROZEN_KEY) or {}),
                 'meta': json.dumps(checkpoint.get('meta') or {},
                                    default=str)}
-    save_file(state, out_file, metadata=metadata)
+    partial = f'{out_file}.partial-{os.getpid()}'
+    try:
+        save_file(state, partial, metadata=metadata)
+        os.replace(partial, out_file)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            os.remove(partial)
+        # the path the user gave, not the temporary one, with the cause
+        raise type(err)(err.errno, f'cannot write {out_file}: '
+                        f'{err.strerror or err}', out_file) from err
     return dict(tensors=len(state), bytes=osp.getsize(out_file))
 
 

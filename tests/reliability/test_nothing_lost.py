@@ -1,6 +1,7 @@
 """Nothing a user types loses data: a diverging run stops before it saves
 and leaves the good checkpoints byte for byte; no tool writes over its own
 input; an existing output is replaced only with ``--force``, atomically."""
+import errno
 import os
 import os.path as osp
 import re
@@ -69,3 +70,49 @@ def test_finite_loss_passes_and_nan_names_iteration_and_terms(tmp_path):
                        r'the epoch \(7 overall\): loss=inf, ce=2'):
         hook.after_train_iter(runner, 2, outputs=dict(
             loss=torch.tensor(float('inf')), ce=torch.tensor(2.0)))
+
+
+def test_export_onto_its_own_input_refuses(small_trained_run, tmp_path,
+                                           nothing_lost):
+    ckpt = str(tmp_path / 'epoch_1.pth')
+    shutil.copy(osp.join(small_trained_run['work_dir'], 'epoch_1.pth'), ckpt)
+    os.symlink(ckpt, tmp_path / 'alias.pth')
+    nothing_lost(str(tmp_path))
+    for out in (ckpt, str(tmp_path / 'alias.pth')):  # the same file twice
+        run = call_tool_main('tools/export_adapters.py',
+                             [ckpt, '--out', out, '--force'])
+        assert run.returncode == 2, run.stdout + run.stderr
+        assert f'--out {out} is the checkpoint being exported' in run.stderr
+        assert 'Traceback' not in run.stderr
+    assert sorted(os.listdir(tmp_path)) == ['alias.pth', 'epoch_1.pth']
+
+
+def test_export_replaces_an_output_only_with_force(small_trained_run,
+                                                   tmp_path, monkeypatch):
+    ckpt = osp.join(small_trained_run['work_dir'], 'epoch_1.pth')
+    out = tmp_path / 'shared.safetensors'
+    out.write_bytes(b'a file someone keeps')
+    run = call_tool_main('tools/export_adapters.py', [ckpt, '--out', out])
+    assert run.returncode == 2 and 'exists; add --force' in run.stderr
+    assert out.read_bytes() == b'a file someone keeps'
+    # a full disk mid-write: the old file stays, the message names the path
+    from safetensors import torch as st_torch
+
+    def full_disk(state, path, metadata=None):
+        with open(path, 'wb') as f:
+            f.write(b'half')
+        raise OSError(errno.ENOSPC, 'No space left on device')
+
+    monkeypatch.setattr(st_torch, 'save_file', full_disk)
+    run = call_tool_main('tools/export_adapters.py',
+                         [ckpt, '--out', out, '--force'])
+    assert run.returncode == 2, run.stderr[-2000:]
+    assert f'cannot write {out}: No space left on device' in run.stderr
+    assert 'Traceback' not in run.stderr
+    assert out.read_bytes() == b'a file someone keeps'
+    assert os.listdir(tmp_path) == ['shared.safetensors']  # no leftovers
+    monkeypatch.undo()
+    run = call_tool_main('tools/export_adapters.py',
+                         [ckpt, '--out', out, '--force'])
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert out.read_bytes() != b'a file someone keeps'
