@@ -48,6 +48,9 @@ def parse_args(argv=None):
                         'or the window if shorter)')
     parser.add_argument('--device', default='cpu',
                         help="'cpu' (default), 'cuda' or 'cuda:N'")
+    parser.add_argument('--allow-other-classes', action='store_true',
+                        help='use a checkpoint trained on other classes '
+                        "than the config's dataset (its own are predicted)")
     parser.add_argument('--margin', type=float, default=1.25,
                         help='square crop side over the face box\'s longer '
                         'side (default 1.25)')
@@ -116,7 +119,8 @@ def main(argv=None) -> int:
         return _fail('no input to run on')
     try:
         recognizer = load_recognizer(args.config, args.checkpoint,
-                                     args.device, args.cfg_options)
+                                     args.device, args.cfg_options,
+                                     args.allow_other_classes)
         detector_cfg = dict(type='MTCNNFaceDetector', device=args.device)
         detector_cfg.update(args.detector_cfg)
         detector = FACE_DETECTORS.build(detector_cfg)

@@ -30,6 +30,10 @@ def parse_args(argv=None):
         '--dump', type=str,
         help='write every sample\'s pred_score, pred_label and gt_label to '
         'this .pkl file')
+    parser.add_argument(
+        '--allow-other-classes', action='store_true',
+        help="test a checkpoint trained on other classes than the config's "
+        'dataset (a zero-shot test); refused otherwise')
     add_common_arguments(parser)
     return parse_with_common(parser, argv)
 
@@ -45,6 +49,8 @@ def merge_args(cfg: Config, args) -> Config:
             f'{args.config}: give a CHECKPOINT; only configs with '
             'test_without_checkpoint = True test untrained weights.')
     cfg.load_from = args.checkpoint
+    if args.allow_other_classes:
+        cfg.allow_class_mismatch = True
     if args.dump:
         if not args.dump.endswith(('.pkl', '.pickle')):
             raise ValueError('--dump must name a .pkl or .pickle file')
