@@ -13,6 +13,7 @@ import os.path as osp
 import sys
 
 from fineclip.apis.error_boundary import run_tool
+from fineclip.engine.checkpoint_io import resolve_checkpoint
 from fineclip.engine.checkpoints import (FROZEN_KEY, CheckpointError,
                                          export_safetensors, read_checkpoint)
 
@@ -45,6 +46,10 @@ def check_output(checkpoint: str, out: str, force: bool) -> None:
 
 def main(argv=None):
     args = parse_args(argv)
+    try:  # a work dir where the checkpoint belongs: its newest one
+        args.checkpoint = resolve_checkpoint(args.checkpoint)
+    except CheckpointError as err:
+        raise SystemExit(str(err)) from None
     if not osp.isfile(args.checkpoint):
         raise SystemExit(f'No such checkpoint: {args.checkpoint}')
     out = args.out or osp.splitext(args.checkpoint)[0] + '.safetensors'

@@ -15,7 +15,8 @@ from fineclip.apis import (add_common_arguments, apply_common_options,
                            prepare_embedded_default, setup_distributed)
 from fineclip.apis.error_boundary import run_tool
 from fineclip.datasets.loader_options import fit_loader_options
-from fineclip.engine.checkpoint_io import CheckpointError
+from fineclip.engine.checkpoint_io import (CheckpointError,
+                                           resolve_checkpoint)
 from fineclip.engine.train_setup import configure_test_precision
 from fineclip.utils.config import read_config_file
 
@@ -48,7 +49,9 @@ def merge_args(cfg: Config, args) -> Config:
         raise SystemExit(
             f'{args.config}: give a CHECKPOINT; only configs with '
             'test_without_checkpoint = True test untrained weights.')
-    cfg.load_from = args.checkpoint
+    # a work dir where the checkpoint belongs: its newest loadable one
+    cfg.load_from = (resolve_checkpoint(args.checkpoint)
+                     if args.checkpoint else None)
     if args.allow_other_classes:
         cfg.allow_class_mismatch = True
     if args.dump:

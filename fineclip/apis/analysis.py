@@ -52,15 +52,16 @@ def load_model_and_loader(config: str, checkpoint: str,
 
     from fineclip.datasets.loader_options import fit_loader_options
     from fineclip.engine.checkpoint_io import (CheckpointError,
-                                               UnreadableCheckpointError)
+                                               UnreadableCheckpointError,
+                                               resolve_checkpoint)
     from fineclip.utils.paths import MissingFileError
     from .cli import load_data_tool_config
     from .model_builder import build_model
 
+    checkpoint = resolve_checkpoint(checkpoint)  # a work dir: its newest
     if not osp.isfile(checkpoint):
-        kind = 'is a folder' if osp.isdir(checkpoint) else 'does not exist'
-        raise MissingFileError(f"Checkpoint '{checkpoint}' {kind}; give a "
-                               'checkpoint file (.pth or .safetensors).')
+        raise MissingFileError(f"Checkpoint '{checkpoint}' does not exist; "
+                               'give a checkpoint file or a work dir.')
     cfg = load_data_tool_config(config, cfg_options)
     fit_loader_options(cfg)  # pin_memory/persistent_workers
     loader = Runner.build_dataloader(cfg.get(loader_key))

@@ -13,6 +13,7 @@ from mmengine.config import Config
 
 from fineclip.engine.checkpoint_classes import (ALLOW_KEY, check_classes,
                                                 dataset_classes)
+from fineclip.engine.checkpoint_io import resolve_checkpoint
 from fineclip.engine.checkpoints import CheckpointError
 from fineclip.engine.checkpoints import load_weights as _load_weights
 from fineclip.utils.config import import_custom_modules, load_config
@@ -230,6 +231,7 @@ def load_recognizer(config: Union[str, Config],
         raise InferenceError(str(err)) from err
     cfg = load_config(config, cfg_options)
     import_custom_modules(cfg)
+    checkpoint = resolve_checkpoint(checkpoint)  # a work dir: its newest
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f"No such checkpoint: '{checkpoint}'")
     needs = model_needs(cfg)

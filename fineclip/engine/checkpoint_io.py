@@ -22,6 +22,7 @@ import os
 import os.path as osp
 import pickle
 import re
+import sys
 import zipfile
 from typing import List, Optional, Tuple
 
@@ -186,5 +187,29 @@ def find_resumable_checkpoint(work_dir: str) -> Optional[str]:
             print_log(f'--resume: skipping {err}', logger='current',
                       level=logging.WARNING)
             continue
+        print_log(f'--resume: the newest loadable checkpoint in {work_dir} '
+                  f'is {path}', logger='current')
         return path
     return None
+
+
+def resolve_checkpoint(path: str, option: str = 'CHECKPOINT') -> str:
+    """``path`` itself when it is a file; for a folder (a work dir given
+    where a checkpoint belongs), its newest loadable checkpoint, saying
+    which one on stderr.
+
+    Raises:
+        CheckpointError: a folder without a loadable checkpoint (naming
+            it and what was looked for).
+    """
+    if not osp.isdir(path):
+        return path
+    found = find_resumable_checkpoint(path)
+    if found is None:
+        raise CheckpointError(
+            f'{option} {path} is a folder without a loadable checkpoint '
+            '(epoch_N.pth, iter_N.pth or what last_checkpoint names); '
+            'give a checkpoint file or the work dir of a training run.')
+    print(f'{option} {path} is a folder: using its newest loadable '
+          f'checkpoint, {found}', file=sys.stderr)
+    return found
