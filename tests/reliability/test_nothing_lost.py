@@ -6,6 +6,7 @@ import os
 import os.path as osp
 import re
 import shutil
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -116,3 +117,27 @@ def test_export_replaces_an_output_only_with_force(small_trained_run,
                          [ckpt, '--out', out, '--force'])
     assert run.returncode == 0, run.stderr[-2000:]
     assert out.read_bytes() != b'a file someone keeps'
+
+
+def test_runs_in_the_same_second_get_folders_of_their_own(
+        small_trained_run, tmp_path, monkeypatch):
+    real = time.strftime
+
+    def same_second(fmt, *args):  # both runs start "at once"
+        return '20261207_120000' if fmt == '%Y%m%d_%H%M%S' else real(
+            fmt, *args)
+
+    monkeypatch.setattr(time, 'strftime', same_second)
+    work = tmp_path / 'tests'
+    for _ in range(2):
+        run = call_tool_main('tools/test.py', [
+            small_trained_run['config'], small_trained_run['checkpoint'],
+            '--work-dir', work])
+        assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    folders = sorted(f for f in os.listdir(work) if osp.isdir(work / f))
+    assert folders == ['20261207_120000', '20261207_120000_2']
+    for folder in folders:  # each its own log, of one run
+        logs = [f for f in os.listdir(work / folder) if f.endswith('.log')]
+        assert logs == [f'{folder}.log']
+        text = (work / folder / logs[0]).read_text()
+        assert text.count('Load checkpoint from') == 1
