@@ -18,7 +18,7 @@ from mmengine.config import DictAction
 from fineclip.apis import load_config, prepare_embedded_default
 from fineclip.apis.cross_validation import (format_markdown, per_class_recall,
                                             run_fold, summarize)
-from fineclip.apis.error_boundary import run_tool
+from fineclip.apis.error_boundary import run_main
 from fineclip.utils.config_values import check_folds
 from fineclip.visualization import plot_per_class_recall
 
@@ -72,4 +72,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(run_tool(main))
+    sys.exit(run_main(main))

@@ -12,7 +12,7 @@ import argparse
 import os.path as osp
 import sys
 
-from fineclip.apis.error_boundary import run_tool
+from fineclip.apis.error_boundary import run_main
 from fineclip.engine.checkpoint_io import resolve_checkpoint
 from fineclip.engine.checkpoints import (FROZEN_KEY, CheckpointError,
                                          export_safetensors, read_checkpoint)
@@ -70,4 +70,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(run_tool(main))
+    sys.exit(run_main(main))

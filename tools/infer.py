@@ -172,5 +172,5 @@ def main(argv=None) -> int:
 
 if __name__ == '__main__':
     # here, not at the top: this tool imports the package lazily
-    from fineclip.apis.error_boundary import run_tool
-    sys.exit(run_tool(main))
+    from fineclip.apis.error_boundary import run_main
+    sys.exit(run_main(main))

@@ -13,7 +13,7 @@ from mmengine.runner import Runner
 from fineclip.apis import (add_common_arguments, apply_common_options,
                            enable_local_imports, parse_with_common,
                            prepare_embedded_default, setup_distributed)
-from fineclip.apis.error_boundary import run_tool
+from fineclip.apis.error_boundary import run_main
 from fineclip.datasets.loader_options import fit_loader_options
 from fineclip.engine.checkpoint_io import (CheckpointError,
                                            resolve_checkpoint)
@@ -82,4 +82,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(run_tool(main))
+    sys.exit(run_main(main))

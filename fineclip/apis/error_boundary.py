@@ -1,6 +1,6 @@
 """The one error boundary every tool runs under.
 
-``tools/*.py`` end with ``sys.exit(run_tool(main))``. What a user got wrong
+``tools/*.py`` end with ``sys.exit(run_main(main))``. What a user got wrong
 (a :class:`~fineclip.utils.errors.UserInputError`, an OS error about a
 path such as a missing file or a full disk, or a ``SystemExit`` carrying
 a message) ends in that one message on stderr and exit status 2,
@@ -143,6 +143,6 @@ def call_tool(main: Callable, argv: Optional[Sequence[str]] = None
     return ToolOutcome(status, value)
 
 
-def run_tool(main: Callable, argv: Optional[Sequence[str]] = None) -> int:
-    """:func:`call_tool`'s exit status: ``sys.exit(run_tool(main))``."""
+def run_main(main: Callable, argv: Optional[Sequence[str]] = None) -> int:
+    """:func:`call_tool`'s exit status: ``sys.exit(run_main(main))``."""
     return call_tool(main, argv).status

@@ -4,6 +4,8 @@ keeps its traceback and says so; ``--debug`` shows the traceback of either.
 """
 import os
 import os.path as osp
+import subprocess
+import sys
 
 import pytest
 
@@ -217,3 +219,29 @@ def test_config_errors_stay_value_errors():
     # callers that caught the config checks' ValueError still do
     assert issubclass(ConfigError, ValueError)
     assert issubclass(ConfigError, UserInputError)
+
+
+def test_every_tool_runs_its_main_under_the_boundary():
+    import re
+    ends = {}
+    for folder, _, files in os.walk(osp.join(ROOT, 'tools')):
+        for name in files:
+            if name.endswith('.py'):
+                with open(osp.join(folder, name)) as f:
+                    text = f.read()
+                main_block = text.split("if __name__ == '__main__':")[-1]
+                ends[name] = bool(re.search(r'sys\.exit\(run_main\(main\)\)',
+                                            main_block))
+    assert ends and all(ends.values()), ends
+
+
+def test_the_real_command_line_exits_2_without_a_traceback(tmp_path):
+    # one real process: the __main__ block, not only main(argv)
+    proc = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools', 'export_adapters.py'),
+         str(tmp_path / 'none.pth')], capture_output=True, text=True,
+        cwd=ROOT, timeout=300,
+        env=dict(os.environ, PYTHONPATH=ROOT, HF_HUB_OFFLINE='1'))
+    assert proc.returncode == 2, proc.stderr
+    assert f'No such checkpoint: {tmp_path}/none.pth' in proc.stderr
+    assert 'Traceback' not in proc.stderr

@@ -141,3 +141,21 @@ def test_runs_in_the_same_second_get_folders_of_their_own(
         assert logs == [f'{folder}.log']
         text = (work / folder / logs[0]).read_text()
         assert text.count('Load checkpoint from') == 1
+
+
+def test_rerun_prepare_train_resumes_the_interrupted_training(
+        small_trained_run, tmp_path):
+    # the run was interrupted after epoch 1 of 2
+    work = _work_dir_with_a_good_checkpoint(small_trained_run, tmp_path)
+    first = (work / 'epoch_1.pth').read_bytes()
+    run = call_tool_main('tools/data/prepare.py', [
+        small_trained_run['config'], '--run', '--train', '--work-dir', work])
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out[-3000:]
+    assert f'tools/train.py {small_trained_run["config"]} --resume' in out
+    assert f'newest loadable checkpoint in {work} is {work}/epoch_1.pth' \
+        in out
+    assert 'resumed epoch: 1' in out
+    assert 'Epoch(train) [1]' not in out and 'Epoch(train) [2]' in out
+    assert (work / 'epoch_2.pth').is_file()
+    assert (work / 'epoch_1.pth').read_bytes() == first  # kept as it was

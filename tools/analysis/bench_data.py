@@ -20,7 +20,7 @@ from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 from fineclip.apis import load_config, prepare_embedded_default
-from fineclip.apis.error_boundary import run_tool
+from fineclip.apis.error_boundary import run_main
 from fineclip.datasets.loader_options import fit_loader_options
 from fineclip.registry import DATASETS
 
@@ -116,4 +116,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(run_tool(main))
+    sys.exit(run_main(main))

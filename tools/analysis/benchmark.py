@@ -39,7 +39,7 @@ from mmengine.config import DictAction
 
 from fineclip.apis.benchmark import (BASELINE, format_table,
                                      matmul_flop_rate, measure)
-from fineclip.apis.error_boundary import run_tool
+from fineclip.apis.error_boundary import run_main
 from fineclip.engine.memory_plan import GIB, GPU_MEMORY_SHARE
 
 #: The paper's GPU (RTX 4090), in GiB (24,564 MiB).
@@ -139,4 +139,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(run_tool(main))
+    sys.exit(run_main(main))

@@ -19,7 +19,7 @@ from mmengine.config import DictAction
 from mmengine.optim import build_optim_wrapper
 
 from fineclip.apis import build_model, load_config
-from fineclip.apis.error_boundary import run_tool
+from fineclip.apis.error_boundary import run_main
 from fineclip.engine.checkpoints import strip_frozen
 
 
@@ -73,4 +73,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(run_tool(main))
+    sys.exit(run_main(main))

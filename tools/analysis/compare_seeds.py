@@ -23,7 +23,7 @@ from mmengine.runner import find_latest_checkpoint
 from fineclip.apis import load_config, prepare_embedded_default
 from fineclip.apis.cross_validation import (format_markdown, summarize,
                                             train_and_test)
-from fineclip.apis.error_boundary import run_tool
+from fineclip.apis.error_boundary import run_main
 
 
 def parse_args(argv=None):
@@ -92,4 +92,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(run_tool(main))
+    sys.exit(run_main(main))

@@ -14,7 +14,7 @@ from mmengine.config import DictAction
 
 import fineclip  # noqa: F401  (registers parts, applies compat)
 from fineclip.apis import build_model
-from fineclip.apis.error_boundary import run_tool
+from fineclip.apis.error_boundary import run_main
 
 
 def parse_args(argv=None):
@@ -66,4 +66,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(run_tool(main))
+    sys.exit(run_main(main))

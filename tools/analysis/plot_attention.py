@@ -23,7 +23,7 @@ from fineclip.apis.analysis import (capture_last_block_attention,
                                     class_token_attention,
                                     denormalize_frames,
                                     load_model_and_loader, patch_grid)
-from fineclip.apis.error_boundary import run_tool
+from fineclip.apis.error_boundary import run_main
 from fineclip.visualization.attention import plot_attention_overlay
 
 
@@ -132,4 +132,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(run_tool(main))
+    sys.exit(run_main(main))

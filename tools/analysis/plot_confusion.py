@@ -17,7 +17,7 @@ import sys
 import numpy as np
 
 from fineclip.apis.analysis import load_dump, resolve_class_names
-from fineclip.apis.error_boundary import run_tool
+from fineclip.apis.error_boundary import run_main
 from fineclip.evaluation.metrics import confusion_matrix, uar_war
 from fineclip.evaluation.metrics.dfer_metric import format_recall_table
 from fineclip.visualization import (plot_confusion_matrix,
@@ -67,4 +67,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(run_tool(main))
+    sys.exit(run_main(main))

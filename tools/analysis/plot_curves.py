@@ -17,7 +17,7 @@ import sys
 
 from fineclip.apis.analysis import (find_scalar_files, group_curves,
                                     read_scalars)
-from fineclip.apis.error_boundary import run_tool
+from fineclip.apis.error_boundary import run_main
 from fineclip.visualization.curves import plot_curves
 
 
@@ -59,4 +59,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(run_tool(main))
+    sys.exit(run_main(main))

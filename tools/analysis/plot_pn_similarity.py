@@ -21,7 +21,7 @@ from mmengine.config import DictAction
 from fineclip.apis.analysis import (collect_pn_similarities,
                                     load_model_and_loader,
                                     summarize_pn_similarities)
-from fineclip.apis.error_boundary import run_tool
+from fineclip.apis.error_boundary import run_main
 from fineclip.visualization.pn_similarity import plot_pn_similarity
 
 
@@ -83,4 +83,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(run_tool(main))
+    sys.exit(run_main(main))

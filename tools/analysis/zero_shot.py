@@ -24,7 +24,7 @@ import sys
 from mmengine.config import DictAction
 
 from fineclip.apis import load_config
-from fineclip.apis.error_boundary import run_tool
+from fineclip.apis.error_boundary import run_main
 from fineclip.apis.zero_shot import zero_shot_table
 
 
@@ -63,4 +63,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(run_tool(main))
+    sys.exit(run_main(main))

@@ -18,7 +18,7 @@ import sys
 from mmengine.config import DictAction
 
 from fineclip.apis import load_config, prepare_embedded_default
-from fineclip.apis.error_boundary import run_tool
+from fineclip.apis.error_boundary import run_main
 from fineclip.apis.preparation import PrepareOptions, check_dataset
 from fineclip.utils.config import import_custom_modules
 
@@ -49,4 +49,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(run_tool(main))
+    sys.exit(run_main(main))

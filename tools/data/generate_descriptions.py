@@ -49,7 +49,7 @@ from fineclip.apis import load_data_tool_config
 from fineclip.apis.description_generation import (
     description_clips_from_config, description_clips_from_folder,
     generate_descriptions)
-from fineclip.apis.error_boundary import run_tool
+from fineclip.apis.error_boundary import run_main
 from fineclip.apis.sharding import build_on_rank, init_data_tool_ranks
 from fineclip.registry import DESCRIBERS
 
@@ -125,4 +125,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(run_tool(main))
+    sys.exit(run_main(main))

@@ -25,7 +25,7 @@ from mmengine.config import DictAction
 
 from fineclip.apis.description_refinement import (labels_from_config,
                                                   refine_description_file)
-from fineclip.apis.error_boundary import run_tool
+from fineclip.apis.error_boundary import run_main
 from fineclip.preprocessing.refinement import (read_labels,
                                                require_scikit_learn)
 
@@ -118,4 +118,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(run_tool(main))
+    sys.exit(run_main(main))
