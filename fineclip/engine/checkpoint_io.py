@@ -58,7 +58,9 @@ def atomic_write_bytes(data: bytes, path: str) -> None:
     atomic only within one file system), are ``fsync``-ed, and the file is
     renamed onto ``path``; the folder is synced so the rename itself
     survives a power cut. On an exception (``KeyboardInterrupt`` included)
-    the temporary file is removed and ``path`` is left as it was.
+    the temporary file is removed and ``path`` is left as it was; an
+    ``OSError`` (a full disk, no permission) is raised again naming
+    ``path``.
     """
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
@@ -69,9 +71,14 @@ def atomic_write_bytes(data: bytes, path: str) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         if osp.exists(tmp):
             os.remove(tmp)
+        if isinstance(err, OSError) and err.errno is not None:
+            # the path the user knows, not the temporary file's name
+            raise type(err)(
+                err.errno, f'cannot write {path}: {err.strerror}; the file '
+                'there (if any) was left as it was', path) from err
         raise
     try:
         fd = os.open(folder, os.O_RDONLY)

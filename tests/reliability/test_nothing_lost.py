@@ -159,3 +159,25 @@ def test_rerun_prepare_train_resumes_the_interrupted_training(
     assert 'Epoch(train) [1]' not in out and 'Epoch(train) [2]' in out
     assert (work / 'epoch_2.pth').is_file()
     assert (work / 'epoch_1.pth').read_bytes() == first  # kept as it was
+
+
+def test_full_disk_at_a_checkpoint_names_it_and_keeps_the_old_one(
+        small_trained_run, tmp_path, monkeypatch):
+    from fineclip.engine import checkpoint_io
+    work = _work_dir_with_a_good_checkpoint(small_trained_run, tmp_path)
+    good = (work / 'epoch_1.pth').read_bytes()
+
+    def full_disk(f, data):
+        f.write(data[:100])
+        raise OSError(errno.ENOSPC, 'No space left on device')
+
+    monkeypatch.setattr(checkpoint_io, '_write_bytes', full_disk)
+    run = call_tool_main('tools/train.py', [
+        small_trained_run['config'], '--work-dir', work, '--cfg-options',
+        'train_cfg.max_epochs=1'])
+    assert run.returncode == 2, (run.stdout + run.stderr)[-3000:]
+    assert (f'cannot write {work}/epoch_1.pth: No space left on device'
+            in run.stderr)
+    assert 'Traceback' not in run.stderr
+    assert (work / 'epoch_1.pth').read_bytes() == good
+    assert not [f for f in os.listdir(work) if f.endswith('.tmp')]
