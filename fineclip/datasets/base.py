@@ -16,6 +16,12 @@ from .video import VIDEO_EXTENSIONS, video_length
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 
 
+def is_clip_number(text: str) -> bool:
+    """Whether ``text`` is a clip number: ASCII digits only (``'²'`` and
+    other Unicode digits pass ``str.isdigit`` but not ``int``)."""
+    return text.isascii() and text.isdigit()
+
+
 def natural_key(name: str):
     """Sort key that orders embedded numbers by value: ``2`` before ``10``."""
     return [
@@ -131,11 +137,15 @@ class DFERBaseDataset(BaseDataset):
                    ) -> Iterator[Tuple[int, str]]:
         """Yields ``(line number, stripped line)`` of the non-empty lines.
 
-        CRLF and LF line ends both work, a UTF-8 byte-order mark is
-        dropped. A line that is not in ``encoding`` raises a ``ValueError``
+        LF, CRLF and CR line ends all work, a UTF-8 byte-order mark is
+        dropped; a folder where the file belongs is named as one. A line that is not in ``encoding`` raises a ``ValueError``
         naming the file, line and byte (the file is decoded line by line,
         so the line number is exact).
         """
+        if osp.isdir(path):
+            raise IsADirectoryError(
+                f"{type(self).__name__} split file '{path}' is a folder; "
+                'the split file belongs there (check data_root and ann_dir)')
         if not osp.isfile(path):
             raise FileNotFoundError(
                 f"{type(self).__name__} split file '{path}' is missing.")
@@ -147,10 +157,12 @@ class DFERBaseDataset(BaseDataset):
             encoding = 'utf-8'
             data = data[3:] if data.startswith(b'\xef\xbb\xbf') else data
         lines = []
-        # b'\n' never occurs inside a multi-byte character of UTF-8 or GBK
+        # CRLF, LF and CR-only (old Mac) line ends; b'\r' and b'\n' never
+        # occur inside a multi-byte character of UTF-8 or GBK
+        data = data.replace(b'\r\n', b'\n').replace(b'\r', b'\n')
         for line_no, raw in enumerate(data.split(b'\n'), start=1):
             try:
-                line = raw.decode(encoding).strip('\r')
+                line = raw.decode(encoding)
             except UnicodeDecodeError as err:
                 raise ValueError(
                     f"{path}:{line_no}: not {encoding}-encoded (byte "
@@ -246,8 +258,9 @@ class DFERBaseDataset(BaseDataset):
             raise ValueError(f"{path}:1: expected header '{self.HEADER}', "
                              'the file is empty')
         line_no, first = lines[0]
+        # a trailing empty column (a spreadsheet's) is no part of it
         header = re.sub(r'[\s"\']', '', first).lower()
-        if header == self.HEADER.lower():
+        if header.rstrip(',') == self.HEADER.lower():
             return lines[1:]
         if first.strip().strip('"').strip()[:1].isdigit():
             return lines

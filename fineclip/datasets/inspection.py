@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from .base import is_clip_number
 from .face_maps import load_face_maps
 from .video import read_video_frames
 
@@ -212,7 +213,7 @@ def _description_problems(dataset, info: dict, descriptions
 
 def number_key(clip_id: str) -> str:
     """Clip ids as the descriptions match them: numbered ids by value."""
-    return str(int(clip_id)) if clip_id.isdigit() else clip_id
+    return str(int(clip_id)) if is_clip_number(clip_id) else clip_id
 
 
 def unmatched_descriptions(descriptions, clip_ids) -> List[Problem]:

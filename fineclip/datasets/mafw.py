@@ -13,7 +13,7 @@ from typing import List
 from fineclip.registry import DATASETS
 from fineclip.utils.errors import ConfigError
 
-from .base import DFERBaseDataset
+from .base import DFERBaseDataset, is_clip_number
 
 MAFW_CLASSES = ('anger', 'disgust', 'fear', 'happiness', 'neutral',
                 'sadness', 'surprise', 'contempt', 'anxiety', 'helplessness',
@@ -81,7 +81,7 @@ class MAFWDataset(DFERBaseDataset):
     def clip_id_of(self, line: str):
         fields = line.split('\t') if self.captions else line.split()
         stem = osp.splitext(fields[0].strip())[0] if fields else ''
-        return f'{int(stem):05d}' if stem.isdigit() else None
+        return f'{int(stem):05d}' if is_clip_number(stem) else None
 
     def _fields(self, line: str, where: str) -> List[str]:
         if self.captions:
@@ -100,9 +100,9 @@ class MAFWDataset(DFERBaseDataset):
     def parse_line(self, line: str, where: str) -> dict:
         fields = self._fields(line, where)
         stem = osp.splitext(fields[0].strip())[0]
-        if not stem.isdigit():
+        if not is_clip_number(stem):
             raise ValueError(f'{where}: clip file {fields[0]!r} is not a '
-                             'numbered clip')
+                             'numbered clip (ASCII digits)')
         clip_id = f'{int(stem):05d}'
         label = self.label_by_name(fields[1], where)
         if self.source == 'video':
