@@ -1,5 +1,6 @@
 """What every DFER dataset shares: split-file reading, clip folders on disk,
 errors that name the file and line."""
+import errno
 import os
 import os.path as osp
 import re
@@ -14,6 +15,22 @@ from .splits import stratified_holdout
 from .video import VIDEO_EXTENSIONS, video_length
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
+
+
+def _not_a_folder(path: str, head: str) -> OSError:
+    """Why ``path`` is no folder: missing, a file, a broken link or a
+    symlink loop (``head`` names it in the message)."""
+    try:
+        os.stat(path)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return NotADirectoryError(f'{head} is a symlink loop (it leads '
+                                      'back to itself); fix the link')
+        if osp.islink(path):
+            return FileNotFoundError(f'{head} is a broken link to '
+                                     f"'{os.readlink(path)}'")
+        return FileNotFoundError(f'{head} is missing')
+    return NotADirectoryError(f'{head} is a file, not a folder of frames')
 
 
 def is_clip_number(text: str) -> bool:
@@ -119,6 +136,11 @@ class DFERBaseDataset(BaseDataset):
         self.face_map_dir = face_map_dir
         self.description_file = description_file
         self.bad_clips: List[str] = []
+        if osp.isfile(data_root):
+            raise NotADirectoryError(
+                f"{name} data_root '{data_root}' is a file, not the "
+                "dataset's folder; set train_dataloader.dataset.data_root "
+                '(and the val/test ones) to the folder it unpacks to.')
         if not osp.isdir(data_root):
             raise FileNotFoundError(
                 f"{name} data_root '{data_root}' does not exist. Unpack the "
@@ -194,13 +216,23 @@ class DFERBaseDataset(BaseDataset):
     def frame_clip(self, folder: str, clip_id: str, label: int,
                    where: str) -> dict:
         """A sample for a clip stored as a folder of frames."""
+        head = f"{where}: clip {clip_id}'s frame folder '{folder}'"
         if not osp.isdir(folder):
-            raise FileNotFoundError(f"{where}: clip {clip_id}'s frame folder "
-                                    f"'{folder}' is missing")
-        names = list_frames(folder)
+            raise _not_a_folder(folder, head)
+        try:
+            names = list_frames(folder)
+        except OSError as err:  # no permission to list it, mostly
+            raise type(err)(f'{head} cannot be read: '
+                            f'{err.strerror or err}') from err
         if not names:
-            raise ValueError(f"{where}: clip {clip_id}'s frame folder "
-                             f"'{folder}' holds no images")
+            others = sorted({osp.splitext(n)[1].lower() or n
+                             for n in os.listdir(folder)
+                             if not n.startswith('.')})
+            held = (f"; it holds {', '.join(others[:5])} files: convert them"
+                    if others else ' (it is empty)')
+            raise ValueError(
+                f'{head} holds no images of a supported type '
+                f"({', '.join(IMAGE_EXTENSIONS)}){held}")
         return dict(clip_id=clip_id, label=label, frame_dir=folder,
                     frame_names=names, total_frames=len(names))
 
