@@ -9,6 +9,7 @@ import pytest
 from fineclip.datasets import DFEWDataset
 from tests.helpers import call_tool_main, write_small_config
 from tests.reliability.bad_inputs import (dfew_clip, dfew_split, frame,
+                                          load_mafw, mafw_split,
                                           raises_naming, write_bytes,
                                           write_image)
 
@@ -64,3 +65,28 @@ def test_check_dataset_reports_what_the_loader_refuses(tmp_path):
                          [config, '--folds', '1', '--decode', 'all'])
     assert run.returncode == 1, run.stdout + run.stderr
     assert f"Frame '{cut}' of clip 00002 is a truncated JPEG" in run.stdout
+
+
+def test_a_video_without_a_video_stream_says_so(tmp_path, nothing_lost):
+    av = pytest.importorskip('av')
+    import numpy as np
+    root = str(tmp_path)
+    clips = osp.join(root, 'data', 'clips')
+    os.makedirs(clips)
+    bad = osp.join(clips, '00001.mp4')
+    with av.open(bad, 'w') as container:  # an mp4 of sound only
+        stream = container.add_stream('aac', rate=16000)
+        for _ in range(5):
+            frame = av.AudioFrame.from_ndarray(
+                np.zeros((1, 1024), np.float32), format='fltp',
+                layout='mono')
+            frame.sample_rate = 16000
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    split = mafw_split(root, b'00001.mp4 anger\n')
+    nothing_lost(root)
+    with raises_naming(OSError, split, 1, bad,
+                       'holds no video stream (only audio)'):
+        load_mafw(root, source='video')
