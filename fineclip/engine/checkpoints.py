@@ -133,6 +133,35 @@ def check_variant(checkpoint: dict, model: nn.Module,
         'was trained with.')
 
 
+def check_shapes(checkpoint: dict, model: nn.Module,
+                 where: str = 'The checkpoint') -> None:
+    """Refuses a checkpoint whose tensors have other shapes than the
+    model's (``--resume`` after ``num_frames`` or the input size changed),
+    naming the tensors and both shapes, before PyTorch's size-mismatch
+    error, which names no file.
+
+    Raises:
+        CheckpointError: some tensor shapes differ.
+    """
+    model = getattr(model, 'module', model)  # DDP wrapper
+    ours = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    differ = []
+    for key, value in (checkpoint.get('state_dict') or {}).items():
+        shape = tuple(getattr(value, 'shape', ()))
+        mine = ours.get(_plain(key))
+        if mine is not None and torch.is_tensor(value) and shape != mine:
+            differ.append(f'{_plain(key)}: checkpoint {shape}, model {mine}')
+    if not differ:
+        return
+    more = f' and {len(differ) - 3} more' if len(differ) > 3 else ''
+    raise CheckpointError(
+        f"{where} does not fit the model built from this config: "
+        f"{len(differ)} tensor(s) have other shapes ({'; '.join(differ[:3])}"
+        f'{more}). It was trained with other settings (num_frames, input '
+        'size, architecture?): use the config and --cfg-options it was '
+        'trained with, or train into a new work dir.')
+
+
 def _plain(key: str) -> str:
     """A state-dict key without the DDP wrapper's ``module.`` prefix."""
     return key[len('module.'):] if key.startswith('module.') else key

@@ -43,3 +43,20 @@ def test_a_folder_without_checkpoints_is_named(tmp_path):
     assert (f'CHECKPOINT {tmp_path} is a folder without a loadable '
             'checkpoint') in run.stderr
     assert 'Traceback' not in run.stderr
+
+
+def test_resume_after_num_frames_changed_names_file_and_tensors(
+        small_trained_run, tmp_path, nothing_lost):
+    work = tmp_path / 'work'
+    work.mkdir()
+    shutil.copy(os.path.join(small_trained_run['work_dir'], 'epoch_1.pth'),
+                work / 'epoch_1.pth')
+    nothing_lost(str(work))
+    run = call_tool_main('tools/train.py', [
+        small_trained_run['config'], '--work-dir', work, '--resume',
+        '--cfg-options', 'model.branches.video.encoder.num_frames=8'])
+    assert run.returncode == 2, (run.stdout + run.stderr)[-3000:]
+    assert (f"'{work}/epoch_1.pth' does not fit the model built from this "
+            'config') in run.stderr
+    assert 'temporal' in run.stderr and 'checkpoint (4, ' in run.stderr
+    assert 'num_frames' in run.stderr and 'Traceback' not in run.stderr
