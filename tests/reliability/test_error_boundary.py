@@ -245,3 +245,18 @@ def test_the_real_command_line_exits_2_without_a_traceback(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert f'No such checkpoint: {tmp_path}/none.pth' in proc.stderr
     assert 'Traceback' not in proc.stderr
+
+
+def test_read_only_work_dir_is_named(tmp_path, monkeypatch):
+    # root passes every permission check: pretend the folder is read-only
+    locked = tmp_path / 'locked'
+    locked.mkdir()
+    real = os.access
+    monkeypatch.setattr(os, 'access', lambda p, mode: (
+        False if osp.abspath(p) == str(locked) else real(p, mode)))
+    run = call_tool_main('tools/train.py', [
+        CONFIG, '--work-dir', locked / 'run'])
+    assert run.returncode == 2, run.stderr[-2000:]
+    assert (f'work dir {locked}/run: permission denied: {locked} is not '
+            'writable') in run.stderr
+    assert 'Traceback' not in run.stderr and os.listdir(locked) == []

@@ -90,3 +90,16 @@ def test_a_video_without_a_video_stream_says_so(tmp_path, nothing_lost):
     with raises_naming(OSError, split, 1, bad,
                        'holds no video stream (only audio)'):
         load_mafw(root, source='video')
+
+
+def test_refine_out_that_is_a_folder_is_named_first(tmp_path, nothing_lost):
+    src = write_bytes(str(tmp_path / 'd.jsonl'),
+                      b'{"clip_id": "00001", "text": "The brows rise."}\n')
+    out = tmp_path / 'refined'
+    out.mkdir()
+    nothing_lost(str(tmp_path))
+    run = call_tool_main('tools/data/refine_descriptions.py',
+                         [src, '--out', out])
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert f'--out {out}: is a folder; give the refined file' in run.stderr
+    assert 'Traceback' not in run.stderr and os.listdir(out) == []

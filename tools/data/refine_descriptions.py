@@ -96,9 +96,14 @@ def format_summary(report: dict) -> str:
 
 def main(argv=None):
     args = parse_args(argv)
-    if osp.abspath(args.out) == osp.abspath(args.input):
+    if osp.abspath(args.out) == osp.abspath(args.input) or (
+            osp.exists(args.out) and osp.exists(args.input)
+            and osp.samefile(args.out, args.input)):
         sys.exit('--out must differ from the input: the original text is '
                  'what the report compares with.')
+    if osp.isdir(args.out):  # before the (slow) refinement, not after it
+        sys.exit(f'--out {args.out}: is a folder; give the refined file, '
+                 f"e.g. {osp.join(args.out, 'descriptions_refined.jsonl')}")
     if args.config or args.labels:
         require_scikit_learn()  # before loading labels, which can be slow
     labels = None
