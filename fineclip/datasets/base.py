@@ -160,9 +160,10 @@ class DFERBaseDataset(BaseDataset):
         """Yields ``(line number, stripped line)`` of the non-empty lines.
 
         LF, CRLF and CR line ends all work, a UTF-8 byte-order mark is
-        dropped; a folder where the file belongs is named as one. A line that is not in ``encoding`` raises a ``ValueError``
-        naming the file, line and byte (the file is decoded line by line,
-        so the line number is exact).
+        dropped; a folder where the file belongs is named as one. A line
+        that is not in ``encoding`` raises a ``ValueError`` naming the
+        file, line and byte (the file is decoded line by line, so the line
+        number is exact).
         """
         if osp.isdir(path):
             raise IsADirectoryError(

@@ -12,15 +12,15 @@ holds a number or a flag is refused with the key named.
   constructor (its ``__init__`` and the ones it forwards ``**kwargs`` to);
   in ``*_dataloader`` against ``torch.utils.data.DataLoader``, in
   ``train_cfg``/``val_cfg``/``test_cfg`` against the loop MMEngine builds.
-  Not accepted: ``ConfigError`` (a ``ValueError``) (a warning instead when some constructor in
-  the chain takes ``**kwargs`` it might read).
+  Not accepted: ``ConfigError``, a ``ValueError`` (a warning instead when
+  some constructor in the chain takes ``**kwargs`` it might read).
 * Any other new key gets a warning naming it (with close matches): nothing
   declares what such a dict accepts.
 
 Every ``type`` name of the merged config must be registered (after the
 config's ``custom_imports`` are imported); an unknown one raises an
-``UnknownTypeError`` (a ``KeyError``) naming it, where it is, the registry it belongs to and the
-closest registered names.
+``UnknownTypeError`` (a ``KeyError``) naming it, where it is, the registry
+it belongs to and the closest registered names.
 """
 import difflib
 import inspect
