@@ -30,21 +30,27 @@ def apply_unique_run_folders() -> None:
     """Patches ``Runner.setup_env`` (where MMEngine sets the timestamp) so
     each single-process run claims a folder of its own. Idempotent.
 
-    Distributed ranks keep rank 0's broadcast name: every rank must log
-    into the same folder, and one job cannot race itself.
+    In a distributed job rank 0 claims the folder and the others take
+    its name: every rank logs into the same folder.
     """
     global _APPLIED
     if _APPLIED:
         return
-    from mmengine.dist import get_world_size
+    from mmengine.dist import (broadcast_object_list, get_rank,
+                               get_world_size)
     from mmengine.runner import Runner
     original = Runner.setup_env
 
     def setup_env(self, env_cfg):
-        original(self, env_cfg)
+        original(self, env_cfg)  # starts the process group, if any
         if get_world_size() == 1:
             self._timestamp = claim_run_folder(self._work_dir,
                                                self._timestamp)
+            return
+        name = [claim_run_folder(self._work_dir, self._timestamp)
+                if get_rank() == 0 else None]
+        broadcast_object_list(name)
+        self._timestamp = name[0]
 
     Runner.setup_env = setup_env
     _APPLIED = True
