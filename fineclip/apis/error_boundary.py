@@ -75,7 +75,7 @@ def _cfg_options_problem(argv: Sequence[str]) -> Optional[str]:
     for arg in argv:
         if arg == '--cfg-options':
             inside = True
-        elif arg.startswith('--'):
+        elif arg.startswith('-'):  # the next option ends the list
             inside = arg.startswith('--cfg-options=')
             if inside and '=' not in arg[len('--cfg-options='):]:
                 return _bare_key_message(arg[len('--cfg-options='):])

@@ -260,3 +260,18 @@ def test_read_only_work_dir_is_named(tmp_path, monkeypatch):
     assert (f'work dir {locked}/run: permission denied: {locked} is not '
             'writable') in run.stderr
     assert 'Traceback' not in run.stderr and os.listdir(locked) == []
+
+
+@pytest.mark.parametrize('argv, bare', [
+    (['c.py', '--cfg-options', 'a=1', 'train_cfg.max_epochs'],
+     'train_cfg.max_epochs'),
+    (['c.py', '--cfg-options=train_cfg.max_epochs'], 'train_cfg.max_epochs'),
+    (['c.py', '--cfg-options', 'a=1', '-h'], None),
+    (['c.py', '--cfg-options', 'a=-1', '--work-dir', 'w'], None),
+])
+def test_an_override_without_equals_is_found(argv, bare, capsys):
+    outcome = call_tool(lambda a: 0, argv)
+    err = capsys.readouterr().err
+    assert outcome.status == (2 if bare else 0)
+    if bare:
+        assert f"--cfg-options '{bare}': an override is KEY=VALUE" in err
