@@ -56,7 +56,8 @@ def merge_args(cfg: Config, args) -> Config:
         cfg.allow_class_mismatch = True
     if args.dump:
         if not args.dump.endswith(('.pkl', '.pickle')):
-            raise ValueError('--dump must name a .pkl or .pickle file')
+            raise SystemExit(f'--dump {args.dump}: must name a .pkl or '
+                             '.pickle file')
         evaluators = cfg.test_evaluator
         if not isinstance(evaluators, (list, tuple)):
             evaluators = [evaluators]

@@ -18,6 +18,7 @@ from fineclip.evaluation.dumps import (  # noqa: F401  (re-exported)
     CLASS_NAME_KEYS, DUMP_KEYS, load_dump, resolve_class_names)
 from fineclip.evaluation.scalars import (  # noqa: F401  (re-exported)
     find_scalar_files, group_curves, read_scalars)
+from fineclip.utils.errors import UnknownNameError
 
 # --- a trained model and its test data --------------------------------------
 
@@ -118,8 +119,8 @@ def representation(model, inputs: Dict[str, torch.Tensor],
     features = model.extract_feat(inputs)
     if branch is not None:
         if branch not in features:
-            raise KeyError(f"No representation '{branch}': the model gives "
-                           f'{sorted(features)}.')
+            raise UnknownNameError(f"No representation '{branch}': the "
+                                   f'model gives {sorted(features)}.')
         return branch, features[branch]
     if len(features) == 1:
         return next(iter(features.items()))

@@ -27,3 +27,21 @@ class UnknownTypeError(UserInputError, KeyError):
     def __str__(self) -> str:
         # KeyError's own str() quotes the message, which reads badly
         return str(self.args[0]) if self.args else ''
+
+
+class InputError(UserInputError, ValueError):
+    """An input file or option value that cannot work (a dump, a log, a
+    ``--keys`` pattern), other than a config's (a ``ValueError`` too)."""
+
+
+class UnknownNameError(UserInputError, KeyError):
+    """A name the user gave that is not there: a clip id, a branch, a
+    logged scalar (a ``KeyError`` too)."""
+
+    def __str__(self) -> str:
+        # KeyError's own str() quotes the message, which reads badly
+        return str(self.args[0]) if self.args else ''
+
+
+class OutOfRangeError(UserInputError, IndexError):
+    """An index option outside what it indexes (an ``IndexError`` too)."""
