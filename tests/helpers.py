@@ -19,7 +19,6 @@ import random
 import socket
 import subprocess
 import sys
-import traceback
 from typing import Any, NamedTuple, Optional, Sequence
 
 import numpy as np
@@ -295,11 +294,12 @@ def call_tool_main(tool_path: str, argv: Sequence[str],
     """Runs a tool's ``main(argv)`` in this process, as the command line
     ``python TOOL ARGV...`` would (run from ``cwd``), and reports it.
 
-    Output is captured here, whatever pytest's capture does. An exception
-    ends the run as it ends a process: ``SystemExit`` gives its code (a
-    message goes to stderr with status 1), any other exception its
-    traceback on stderr and status 1. A returned int is the exit status
-    (the tools with ``sys.exit(main())``).
+    Output is captured here, whatever pytest's capture does. The run goes
+    through the tools' error boundary
+    (:func:`fineclip.apis.error_boundary.call_tool`), so it ends as the
+    process would: a user's mistake in its message on stderr and status 2,
+    any other exception in its traceback and status 1, a returned int as
+    the exit status.
 
     Args:
         tool_path: The tool, relative to the repository or absolute.
@@ -309,24 +309,14 @@ def call_tool_main(tool_path: str, argv: Sequence[str],
     Returns:
         ToolRun: exit status, stdout, stderr and ``main``'s return value.
     """
+    from fineclip.apis.error_boundary import call_tool
     out, err = io.StringIO(), io.StringIO()
-    code, value = 0, None
     module = load_tool(tool_path)
     with _isolated_process_state(cwd or ROOT, osp.join(ROOT, tool_path),
                                  out, err):
-        try:
-            value = module.main([str(a) for a in argv])
-            if isinstance(value, int) and not isinstance(value, bool):
-                code = value
-        except SystemExit as stop:
-            if stop.code is None or isinstance(stop.code, int):
-                code = stop.code or 0
-            else:
-                print(stop.code, file=sys.stderr)
-                code = 1
-        except Exception:  # what the interpreter prints when it dies of one
-            traceback.print_exc()
-            code = 1
+        # the boundary the tool's __main__ runs under: a user error ends in
+        # its message and status 2, a bug in its traceback and status 1
+        code, value = call_tool(module.main, [str(a) for a in argv])
     return ToolRun(code, out.getvalue(), err.getvalue(), value)
 
 

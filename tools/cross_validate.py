@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import os.path as osp
+import sys
 
 from mmengine.config import DictAction
 
@@ -25,7 +26,9 @@ from fineclip.apis.cross_validation import (format_markdown, per_class_recall,
                                             summarize)
 from fineclip.apis.description_protocol import \
     check_label_free_descriptions
+from fineclip.apis.error_boundary import run_main
 from fineclip.apis.result_protocol import describe
+from fineclip.utils.config_values import check_folds
 from fineclip.utils.data_root import add_data_root_argument
 from fineclip.visualization import plot_per_class_recall
 
@@ -59,6 +62,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
+    check_folds(cfg, args.folds)  # before a fold trains, not at fold 9
     work_dir = args.work_dir or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0] + '_cv')
     os.makedirs(work_dir, exist_ok=True)
@@ -93,4 +97,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main))

@@ -10,7 +10,10 @@ out.
 """
 import argparse
 import os.path as osp
+import sys
 
+from fineclip.apis.error_boundary import run_main
+from fineclip.engine.checkpoint_io import resolve_checkpoint
 from fineclip.engine.checkpoints import (FROZEN_KEY, CheckpointError,
                                          export_safetensors, read_checkpoint)
 
@@ -20,14 +23,37 @@ def parse_args(argv=None):
     parser.add_argument('checkpoint', help='MMEngine checkpoint (.pth)')
     parser.add_argument('--out', help='output file (default: the '
                         'checkpoint with .safetensors)')
+    parser.add_argument('--force', action='store_true',
+                        help='replace an existing output file')
     return parser.parse_args(argv)
+
+
+def check_output(checkpoint: str, out: str, force: bool) -> None:
+    """Refuses to write over the input, or over an existing file without
+    ``--force``."""
+    if osp.exists(out) and osp.samefile(out, checkpoint):
+        raise SystemExit(f'--out {out} is the checkpoint being exported; '
+                         'writing there would destroy it. Choose another '
+                         'file (default: the checkpoint with .safetensors).')
+    if osp.isdir(out):
+        raise SystemExit(f'--out {out}: is a folder; give a file name, '
+                         f'e.g. {osp.join(out, "weights.safetensors")}')
+    if osp.exists(out) and not force:
+        raise SystemExit(f'--out {out} exists; add --force to replace it '
+                         '(it is replaced only once the new file is '
+                         'complete).')
 
 
 def main(argv=None):
     args = parse_args(argv)
+    try:  # a work dir where the checkpoint belongs: its newest one
+        args.checkpoint = resolve_checkpoint(args.checkpoint)
+    except CheckpointError as err:
+        raise SystemExit(str(err)) from None
     if not osp.isfile(args.checkpoint):
         raise SystemExit(f'No such checkpoint: {args.checkpoint}')
     out = args.out or osp.splitext(args.checkpoint)[0] + '.safetensors'
+    check_output(args.checkpoint, out, args.force)
     # weights_only: a shared checkpoint must not be able to run code
     try:
         checkpoint = read_checkpoint(args.checkpoint)
@@ -44,4 +70,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main))

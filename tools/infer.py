@@ -16,13 +16,16 @@ Examples::
         --out timeline.json --show figs/
 
 Exit status: 0 when at least one input got a prediction, 1 when none did
-(missing file, unreadable video, no face) or the config cannot be run.
+(missing file, unreadable video, no face), 2 when an option, the config or
+the checkpoint cannot be used.
 """
 import argparse
 import os.path as osp
 import sys
 
 from mmengine.config import DictAction
+
+USER_ERROR = 2  # the tools' status for an option or input that cannot work
 
 
 def parse_args(argv=None):
@@ -45,6 +48,9 @@ def parse_args(argv=None):
                         'or the window if shorter)')
     parser.add_argument('--device', default='cpu',
                         help="'cpu' (default), 'cuda' or 'cuda:N'")
+    parser.add_argument('--allow-other-classes', action='store_true',
+                        help='use a checkpoint trained on other classes '
+                        "than the config's dataset (its own are predicted)")
     parser.add_argument('--margin', type=float, default=1.25,
                         help='square crop side over the face box\'s longer '
                         'side (default 1.25)')
@@ -78,9 +84,9 @@ def parse_args(argv=None):
     return parser.parse_intermixed_args(argv)
 
 
-def _fail(message: str) -> int:
+def _fail(message: str, status: int = 1) -> int:
     print(f'error: {message}', file=sys.stderr)
-    return 1
+    return status
 
 
 def main(argv=None) -> int:
@@ -97,12 +103,13 @@ def main(argv=None) -> int:
     from fineclip.registry import FACE_DETECTORS
     from fineclip.utils.progress import progress_bar
     if args.out and not args.out.lower().endswith(('.json', '.csv')):
-        return _fail(f"--out must end in .json or .csv, got '{args.out}'")
+        return _fail(f"--out must end in .json or .csv, got '{args.out}'",
+                     USER_ERROR)
     if (args.stride is not None and args.window is None) or \
             (args.window is not None and args.window <= 0) or \
             (args.stride is not None and args.stride <= 0):
         return _fail('--window must be > 0 seconds, and --stride (> 0) '
-                     'needs --window')
+                     'needs --window', USER_ERROR)
     enable_local_imports()  # before the config imports its plugins
     # Inputs first: a typo in a path should not wait for the model.
     inputs = []
@@ -115,13 +122,14 @@ def main(argv=None) -> int:
         return _fail('no input to run on')
     try:
         recognizer = load_recognizer(args.config, args.checkpoint,
-                                     args.device, args.cfg_options)
+                                     args.device, args.cfg_options,
+                                     args.allow_other_classes)
         detector_cfg = dict(type='MTCNNFaceDetector', device=args.device)
         detector_cfg.update(args.detector_cfg)
         detector = FACE_DETECTORS.build(detector_cfg)
     except (FileNotFoundError, InferenceError, ImportError, KeyError,
             ValueError) as err:
-        return _fail(str(err))
+        return _fail(str(err), USER_ERROR)
 
     if is_embedded_default(recognizer.cfg):
         print(TOY_MODEL_NOTE, file=sys.stderr)
@@ -147,7 +155,7 @@ def main(argv=None) -> int:
         except (InferenceError, ImportError) as err:
             # the config or an option, not this video: no use going on
             bar.close()
-            return _fail(str(err))
+            return _fail(str(err), USER_ERROR)
         results.append(result)
         text = format_result(result, args.top)
         if args.show and result.ok:
@@ -169,4 +177,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    # here, not at the top: this tool imports the package lazily
+    from fineclip.apis.error_boundary import run_main
+    sys.exit(run_main(main))

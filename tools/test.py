@@ -5,6 +5,7 @@ that sets ``test_without_checkpoint = True`` (an untrained baseline, such as
 plain CLIP zero-shot) runs without CHECKPOINT.
 """
 import argparse
+import sys
 
 from mmengine.config import Config
 
@@ -14,10 +15,13 @@ from fineclip.apis import (add_common_arguments, apply_common_options,
                            test_work_dir)
 from fineclip.apis.description_protocol import \
     check_label_free_descriptions
+from fineclip.apis.error_boundary import run_main
 from fineclip.datasets.loader_options import fit_loader_options
-from fineclip.engine.checkpoint_io import CheckpointError
+from fineclip.engine.checkpoint_io import (CheckpointError,
+                                           resolve_checkpoint)
 from fineclip.engine.runner import FineCLIPRunner
 from fineclip.engine.train_setup import configure_test_precision
+from fineclip.utils.config import read_config_file
 
 
 def parse_args(argv=None):
@@ -30,6 +34,10 @@ def parse_args(argv=None):
         '--dump', type=str,
         help='write every sample\'s pred_score, pred_label and gt_label to '
         'this .pkl file')
+    parser.add_argument(
+        '--allow-other-classes', action='store_true',
+        help="test a checkpoint trained on other classes than the config's "
+        'dataset (a zero-shot test); refused otherwise')
     add_common_arguments(parser)
     return parse_with_common(parser, argv)
 
@@ -44,13 +52,18 @@ def merge_args(cfg: Config, args) -> Config:
         raise SystemExit(
             f'{args.config}: give a CHECKPOINT; only configs with '
             'test_without_checkpoint = True test untrained weights.')
-    if args.checkpoint and not args.work_dir:
-        cfg.work_dir = test_work_dir(args.checkpoint, cfg.work_dir)
-    cfg.load_from = args.checkpoint
+    # a work dir where the checkpoint belongs: its newest loadable one
+    cfg.load_from = (resolve_checkpoint(args.checkpoint)
+                     if args.checkpoint else None)
+    if cfg.load_from and not args.work_dir:
+        cfg.work_dir = test_work_dir(cfg.load_from, cfg.work_dir)
     cfg.resume = False  # a test never resumes, whatever the config says
+    if args.allow_other_classes:
+        cfg.allow_class_mismatch = True
     if args.dump:
         if not args.dump.endswith(('.pkl', '.pickle')):
-            raise ValueError('--dump must name a .pkl or .pickle file')
+            raise SystemExit(f'--dump {args.dump}: must name a .pkl or '
+                             '.pickle file')
         evaluators = cfg.test_evaluator
         if not isinstance(evaluators, (list, tuple)):
             evaluators = [evaluators]
@@ -63,7 +76,7 @@ def merge_args(cfg: Config, args) -> Config:
 def main(argv=None):
     args = parse_args(argv)
     enable_local_imports()  # before the config imports its plugins
-    cfg = merge_args(Config.fromfile(args.config), args)
+    cfg = merge_args(read_config_file(args.config), args)
     cfg.verbose = args.verbose  # the full start-up dumps on the console
     prepare_embedded_default(cfg)
     # no evaluated clip may read a text written knowing its label
@@ -83,4 +96,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main))

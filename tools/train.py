@@ -1,5 +1,6 @@
 """Train a FineCLIP model: ``python tools/train.py CONFIG [options]``."""
 import argparse
+import sys
 
 from mmengine.config import Config
 
@@ -8,6 +9,7 @@ from fineclip.apis import (add_common_arguments, apply_common_options,
                            prepare_embedded_default, setup_distributed)
 from fineclip.apis.description_protocol import \
     check_label_free_descriptions
+from fineclip.apis.error_boundary import run_main
 from fineclip.apis.preparation import ensure_inputs_ready
 from fineclip.datasets.loader_options import fit_loader_options
 from fineclip.engine.checkpoint_io import (CheckpointError,
@@ -16,6 +18,7 @@ from fineclip.engine.runner import FineCLIPRunner
 from fineclip.engine.work_dir_lock import training_lock
 from fineclip.engine.train_setup import (configure_global_batch,
                                          configure_memory, configure_precision)
+from fineclip.utils.config import read_config_file
 
 
 def parse_args(argv=None):
@@ -76,7 +79,7 @@ def merge_args(cfg: Config, args) -> Config:
 def main(argv=None):
     args = parse_args(argv)
     enable_local_imports()  # before the config imports its plugins
-    cfg = merge_args(Config.fromfile(args.config), args)
+    cfg = merge_args(read_config_file(args.config), args)
     cfg.verbose = args.verbose  # the full start-up dumps on the console
     prepare_embedded_default(cfg)
     # after the embedded default exists: a missing input prints the checklist
@@ -99,4 +102,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main))

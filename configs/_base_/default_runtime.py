@@ -17,6 +17,8 @@ custom_hooks = [
     dict(type='ClassNamesHook'),
     dict(type='DFERResultsHook'),
     dict(type='RNGStateHook'),
+    # a NaN/inf loss stops the run; NaN weights are never saved
+    dict(type='FiniteTrainingHook'),
     # checkpoints hold the tunable weights and the frozen ones' fingerprint
     dict(type='AdapterCheckpointHook'),
     # checkpoints record their data root; a test of other data says so

@@ -18,6 +18,7 @@ from fineclip.evaluation.dumps import (  # noqa: F401  (re-exported)
     CLASS_NAME_KEYS, DUMP_KEYS, load_dump, resolve_class_names)
 from fineclip.evaluation.scalars import (  # noqa: F401  (re-exported)
     find_scalar_files, group_curves, read_scalars)
+from fineclip.utils.errors import UnknownNameError
 
 # --- a trained model and its test data --------------------------------------
 
@@ -52,12 +53,16 @@ def load_model_and_loader(config: str, checkpoint: str,
 
     from fineclip.datasets.loader_options import fit_loader_options
     from fineclip.engine.checkpoint_io import (CheckpointError,
-                                               UnreadableCheckpointError)
+                                               UnreadableCheckpointError,
+                                               resolve_checkpoint)
+    from fineclip.utils.paths import MissingFileError
     from .cli import load_data_tool_config
     from .model_builder import build_model
 
+    checkpoint = resolve_checkpoint(checkpoint)  # a work dir: its newest
     if not osp.isfile(checkpoint):
-        raise FileNotFoundError(f"Checkpoint '{checkpoint}' does not exist.")
+        raise MissingFileError(f"Checkpoint '{checkpoint}' does not exist; "
+                               'give a checkpoint file or a work dir.')
     cfg = load_data_tool_config(config, cfg_options)
     fit_loader_options(cfg)  # pin_memory/persistent_workers
     loader = Runner.build_dataloader(cfg.get(loader_key))
@@ -114,8 +119,8 @@ def representation(model, inputs: Dict[str, torch.Tensor],
     features = model.extract_feat(inputs)
     if branch is not None:
         if branch not in features:
-            raise KeyError(f"No representation '{branch}': the model gives "
-                           f'{sorted(features)}.')
+            raise UnknownNameError(f"No representation '{branch}': the "
+                                   f'model gives {sorted(features)}.')
         return branch, features[branch]
     if len(features) == 1:
         return next(iter(features.items()))

@@ -366,6 +366,10 @@ def measure(config: str, variant: str = 'config',
         ``grad_checkpointing``, ``batch``, ``micro_batch``, ``precision``
         and ``estimate_bytes`` (the memory model's, with a plan).
     """
+    from fineclip.utils.config import load_config
+
+    # a config the user got wrong is named here, not as the child's status
+    load_config(config, cfg_options)
     ctx = _measuring_context(device)
     queue = ctx.Queue()
     proc = ctx.Process(target=_measure, args=(

@@ -19,7 +19,9 @@ from fineclip.utils.config import (  # noqa: F401  (re-exported)
     enable_local_imports, import_custom_modules, load_config)
 from fineclip.utils.config import merge_cfg_options
 from fineclip.utils.config_checks import check_type_names
+from fineclip.utils.config_values import check_config_values
 from fineclip.utils.data_root import add_data_root_argument  # noqa: F401
+from fineclip.utils.paths import check_writable_dir
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
@@ -68,9 +70,13 @@ def apply_common_options(cfg: Config, config_path: str, work_dir=None,
     ``./work_dirs/<config name>``, as in OpenMMLab projects.
 
     Raises:
-        ValueError: a ``--cfg-options`` key the part reading it does not
-            accept (see :mod:`fineclip.utils.config_checks`).
-        KeyError: an unknown ``type`` name in the config.
+        ConfigError: a ``--cfg-options`` key the part reading it does not
+            accept (see :mod:`fineclip.utils.config_checks`), or a value no
+            run can use (:mod:`fineclip.utils.config_values`); a
+            ``ValueError``.
+        UnknownTypeError: an unknown ``type`` name in the config (a
+            ``KeyError``).
+        PathError: a work dir that is a file or cannot be written.
     """
     # a misspelled key is named now, not as a TypeError at build time;
     # --data-root (data_root=DIR among them) points every dataset there
@@ -78,12 +84,15 @@ def apply_common_options(cfg: Config, config_path: str, work_dir=None,
     # train/test build every part anyway: an unknown type is named up
     # front, with the closest registered names
     check_type_names(cfg)
+    # before anything is built: a bad value is named with its key
+    check_config_values(cfg)
     cfg.launcher = launcher
     if work_dir:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(config_path))[0])
+    check_writable_dir(cfg.work_dir)
     return cfg
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from fineclip.datasets.base import IMAGE_EXTENSIONS, list_frames, natural_key
 from fineclip.datasets.transforms.loading import read_frame_files
 from fineclip.datasets.video import VIDEO_EXTENSIONS, VideoReader
+from fineclip.utils.errors import UserInputError
 
 __all__ = ['DEFAULT_FOLDER_FPS', 'INPUT_VIDEO_EXTENSIONS', 'FrameSource',
            'InferenceError', 'find_inputs']
@@ -26,7 +27,7 @@ INPUT_VIDEO_EXTENSIONS = tuple(sorted(set(VIDEO_EXTENSIONS) | {
 DEFAULT_FOLDER_FPS = 25.0
 
 
-class InferenceError(RuntimeError):
+class InferenceError(UserInputError, RuntimeError):
     """A config, checkpoint or option infer cannot work with (the message
     says why and what to change)."""
 

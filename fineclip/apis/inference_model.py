@@ -11,6 +11,9 @@ import numpy as np
 import torch
 from mmengine.config import Config
 
+from fineclip.engine.checkpoint_classes import (ALLOW_KEY, check_classes,
+                                                dataset_classes)
+from fineclip.engine.checkpoint_io import resolve_checkpoint
 from fineclip.engine.checkpoints import CheckpointError
 from fineclip.engine.checkpoints import load_weights as _load_weights
 from fineclip.utils.config import import_custom_modules, load_config
@@ -209,7 +212,8 @@ class Recognizer:
 def load_recognizer(config: Union[str, Config],
                     checkpoint: str,
                     device: str = 'cpu',
-                    cfg_options: Optional[dict] = None) -> Recognizer:
+                    cfg_options: Optional[dict] = None,
+                    allow_other_classes: bool = False) -> Recognizer:
     """Builds a config's model and loads a checkpoint into it.
 
     Args:
@@ -219,6 +223,9 @@ def load_recognizer(config: Union[str, Config],
             from its ``meta.dataset_meta.classes`` when present.
         device: ``'cpu'``, ``'cuda'`` or ``'cuda:N'``.
         cfg_options: Overrides, as ``--cfg-options`` gives them.
+        allow_other_classes: Accept a checkpoint trained on other classes
+            than the config's test set (also ``allow_class_mismatch`` in
+            the config); refused otherwise.
 
     Returns:
         Recognizer: in eval mode on ``device``.
@@ -226,7 +233,8 @@ def load_recognizer(config: Union[str, Config],
     Raises:
         FileNotFoundError: missing config or checkpoint.
         InferenceError: a config whose model needs inputs infer cannot
-            compute, a checkpoint that does not fit, CUDA unavailable.
+            compute, a checkpoint that does not fit or was trained on other
+            classes, CUDA unavailable.
     """
     from mmengine.dataset import Compose
 
@@ -237,6 +245,7 @@ def load_recognizer(config: Union[str, Config],
         raise InferenceError(str(err)) from err
     cfg = load_config(config, cfg_options)
     import_custom_modules(cfg)
+    checkpoint = resolve_checkpoint(checkpoint)  # a work dir: its newest
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f"No such checkpoint: '{checkpoint}'")
     needs = model_needs(cfg)
@@ -249,7 +258,14 @@ def load_recognizer(config: Union[str, Config],
         model = build_model(cfg, checkpoint, device=device)
     except (CheckpointError, ValueError) as err:
         raise InferenceError(str(err)) from err
-    classes = tuple(model.class_names)
+    classes = tuple(model.class_names)  # the checkpoint's, when it has them
+    if not (allow_other_classes or cfg.get(ALLOW_KEY)):
+        try:
+            check_classes(classes, dataset_classes(
+                (cfg.get('test_dataloader') or {}).get('dataset')),
+                f"'{checkpoint}'", "the config's test set")
+        except CheckpointError as err:
+            raise InferenceError(str(err)) from err
     # FineCLIPER models say which inputs their branches read (BaseBranch
     # .input_keys); another recognizer may not
     input_keys = getattr(model, 'input_keys', None)

@@ -1,5 +1,6 @@
 """What every DFER dataset shares: split-file reading, clip folders on disk,
 errors that name the file and line."""
+import errno
 import os
 import os.path as osp
 import re
@@ -14,6 +15,28 @@ from .splits import stratified_holdout
 from .video import VIDEO_EXTENSIONS, video_length
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
+
+
+def _not_a_folder(path: str, head: str) -> OSError:
+    """Why ``path`` is no folder: missing, a file, a broken link or a
+    symlink loop (``head`` names it in the message)."""
+    try:
+        os.stat(path)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return NotADirectoryError(f'{head} is a symlink loop (it leads '
+                                      'back to itself); fix the link')
+        if osp.islink(path):
+            return FileNotFoundError(f'{head} is a broken link to '
+                                     f"'{os.readlink(path)}'")
+        return FileNotFoundError(f'{head} is missing')
+    return NotADirectoryError(f'{head} is a file, not a folder of frames')
+
+
+def is_clip_number(text: str) -> bool:
+    """Whether ``text`` is a clip number: ASCII digits only (``'²'`` and
+    other Unicode digits pass ``str.isdigit`` but not ``int``)."""
+    return text.isascii() and text.isdigit()
 
 
 def natural_key(name: str):
@@ -113,6 +136,11 @@ class DFERBaseDataset(BaseDataset):
         self.face_map_dir = face_map_dir
         self.description_file = description_file
         self.bad_clips: List[str] = []
+        if osp.isfile(data_root):
+            raise NotADirectoryError(
+                f"{name} data_root '{data_root}' is a file, not the "
+                "dataset's folder; set train_dataloader.dataset.data_root "
+                '(and the val/test ones) to the folder it unpacks to.')
         if not osp.isdir(data_root):
             raise FileNotFoundError(
                 f"{name} data_root '{data_root}' does not exist. Unpack the "
@@ -131,11 +159,16 @@ class DFERBaseDataset(BaseDataset):
                    ) -> Iterator[Tuple[int, str]]:
         """Yields ``(line number, stripped line)`` of the non-empty lines.
 
-        CRLF and LF line ends both work, a UTF-8 byte-order mark is
-        dropped. A line that is not in ``encoding`` raises a ``ValueError``
-        naming the file, line and byte (the file is decoded line by line,
-        so the line number is exact).
+        LF, CRLF and CR line ends all work, a UTF-8 byte-order mark is
+        dropped; a folder where the file belongs is named as one. A line
+        that is not in ``encoding`` raises a ``ValueError`` naming the
+        file, line and byte (the file is decoded line by line, so the line
+        number is exact).
         """
+        if osp.isdir(path):
+            raise IsADirectoryError(
+                f"{type(self).__name__} split file '{path}' is a folder; "
+                'the split file belongs there (check data_root and ann_dir)')
         if not osp.isfile(path):
             raise FileNotFoundError(
                 f"{type(self).__name__} split file '{path}' is missing.")
@@ -147,10 +180,12 @@ class DFERBaseDataset(BaseDataset):
             encoding = 'utf-8'
             data = data[3:] if data.startswith(b'\xef\xbb\xbf') else data
         lines = []
-        # b'\n' never occurs inside a multi-byte character of UTF-8 or GBK
+        # CRLF, LF and CR-only (old Mac) line ends; b'\r' and b'\n' never
+        # occur inside a multi-byte character of UTF-8 or GBK
+        data = data.replace(b'\r\n', b'\n').replace(b'\r', b'\n')
         for line_no, raw in enumerate(data.split(b'\n'), start=1):
             try:
-                line = raw.decode(encoding).strip('\r')
+                line = raw.decode(encoding)
             except UnicodeDecodeError as err:
                 raise ValueError(
                     f"{path}:{line_no}: not {encoding}-encoded (byte "
@@ -182,13 +217,23 @@ class DFERBaseDataset(BaseDataset):
     def frame_clip(self, folder: str, clip_id: str, label: int,
                    where: str) -> dict:
         """A sample for a clip stored as a folder of frames."""
+        head = f"{where}: clip {clip_id}'s frame folder '{folder}'"
         if not osp.isdir(folder):
-            raise FileNotFoundError(f"{where}: clip {clip_id}'s frame folder "
-                                    f"'{folder}' is missing")
-        names = list_frames(folder)
+            raise _not_a_folder(folder, head)
+        try:
+            names = list_frames(folder)
+        except OSError as err:  # no permission to list it, mostly
+            raise type(err)(f'{head} cannot be read: '
+                            f'{err.strerror or err}') from err
         if not names:
-            raise ValueError(f"{where}: clip {clip_id}'s frame folder "
-                             f"'{folder}' holds no images")
+            others = sorted({osp.splitext(n)[1].lower() or n
+                             for n in os.listdir(folder)
+                             if not n.startswith('.')})
+            held = (f"; it holds {', '.join(others[:5])} files: convert them"
+                    if others else ' (it is empty)')
+            raise ValueError(
+                f'{head} holds no images of a supported type '
+                f"({', '.join(IMAGE_EXTENSIONS)}){held}")
         return dict(clip_id=clip_id, label=label, frame_dir=folder,
                     frame_names=names, total_frames=len(names))
 
@@ -246,8 +291,9 @@ class DFERBaseDataset(BaseDataset):
             raise ValueError(f"{path}:1: expected header '{self.HEADER}', "
                              'the file is empty')
         line_no, first = lines[0]
+        # a trailing empty column (a spreadsheet's) is no part of it
         header = re.sub(r'[\s"\']', '', first).lower()
-        if header == self.HEADER.lower():
+        if header.rstrip(',') == self.HEADER.lower():
             return lines[1:]
         if first.strip().strip('"').strip()[:1].isdigit():
             return lines

@@ -4,10 +4,14 @@
 ``video_name,label`` rows (5-digit clip id, 1-indexed label); frames live in
 ``Clip/clip_224x224/{clip_id}/``, one image per frame.
 """
+import csv
+import numbers
 import os.path as osp
 
 from fineclip.registry import DATASETS
-from .base import DFERBaseDataset
+from fineclip.utils.errors import ConfigError
+
+from .base import DFERBaseDataset, is_clip_number
 
 DFEW_CLASSES = ('Happy', 'Sad', 'Neutral', 'Angry', 'Surprise', 'Disgust',
                 'Fear')
@@ -34,14 +38,18 @@ class DFEWDataset(DFERBaseDataset):
     """
 
     METAINFO = dict(classes=DFEW_CLASSES)
+    #: The official cross-validation folds (checked in configs up front).
+    NUM_FOLDS = 5
     HEADER = 'video_name,label'
 
     def __init__(self, data_root: str, fold: int = 1, split: str = 'train',
                  source: str = 'frames', frame_dir: str = 'Clip/clip_224x224',
                  video_dir: str = 'Clip/original',
                  ann_dir: str = 'EmoLabel_DataSplit', **kwargs):
-        if not 1 <= int(fold) <= 5:
-            raise ValueError(f'DFEW fold must be 1-5, got {fold}')
+        if (not isinstance(fold, numbers.Integral)
+                or not 1 <= fold <= self.NUM_FOLDS):
+            raise ConfigError(f'DFEW fold must be 1-{self.NUM_FOLDS}, got '
+                              f'{fold!r} (the dataset\'s fold key)')
         if source not in ('frames', 'video'):
             raise ValueError(f"source must be 'frames' or 'video', got "
                              f"'{source}'")
@@ -63,17 +71,29 @@ class DFEWDataset(DFERBaseDataset):
         """The fold's file of the other split (overlaps are reported)."""
         return self._split_path('test' if self.split == 'train' else 'train')
 
+    @staticmethod
+    def _row(line: str) -> list:
+        """The fields of a line, read as CSV (quoted fields; empty columns
+        after the label, as spreadsheets write them, are dropped)."""
+        fields = next(csv.reader([line], skipinitialspace=True), [])
+        row = [field.strip() for field in fields]
+        while len(row) > 2 and not row[-1]:
+            row.pop()
+        return row
+
     def clip_id_of(self, line: str):
-        first = line.split(',')[0].strip()
-        return f'{int(first):05d}' if first.isdigit() else None
+        row = self._row(line)
+        first = row[0] if row else ''
+        return f'{int(first):05d}' if is_clip_number(first) else None
 
     def parse_line(self, line: str, where: str) -> dict:
-        row = line.split(',')
-        if len(row) != 2 or not row[0].strip().isdigit():
+        row = self._row(line)
+        if len(row) != 2 or not is_clip_number(row[0]):
             raise ValueError(
-                f"{where}: expected '<clip id>,<label>', got {line!r}")
+                f"{where}: expected '<clip id>,<label>' with an ASCII-digit "
+                f'clip id, got {line!r}')
         clip_id = f'{int(row[0]):05d}'
-        label = self.label_by_number(row[1].strip(), where, first=1)
+        label = self.label_by_number(row[1], where, first=1)
         if self.source == 'video':
             path = self.find_video(osp.join(self.data_root, self.video_dir),
                                    clip_id, where)

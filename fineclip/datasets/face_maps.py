@@ -43,6 +43,8 @@ from typing import List, Optional
 
 import numpy as np
 
+from fineclip.utils.errors import UserInputError
+
 NUM_LANDMARKS = 68
 PARSING_CLASSES = ('background', 'skin', 'left_eyebrow', 'right_eyebrow',
                    'left_eye', 'right_eye', 'nose', 'upper_lip',
@@ -69,7 +71,7 @@ LANDMARK_FLIP_ORDER = _mirror_pairs(
 PARSING_FLIP_LABELS = np.array([0, 1, 3, 2, 5, 4, 6, 7, 8, 9, 10], np.uint8)
 
 
-class FaceMapError(ValueError):
+class FaceMapError(UserInputError, ValueError):
     """A face-map file is missing keys or holds arrays of the wrong form."""
 
 

@@ -10,12 +10,13 @@ import os.path as osp
 from collections import OrderedDict
 from typing import Dict, List, NamedTuple, Optional
 
-import cv2
 import numpy as np
 
 from fineclip.utils.progress import progress_bar
 
+from .base import is_clip_number
 from .face_maps import load_face_maps
+from .transforms.loading import read_frame
 from .video import read_video_frames
 
 #: kind -> (title, how to fix it). ``CONFIG`` stands for the config file;
@@ -162,10 +163,13 @@ def _frame_problems(info: dict, mode: str) -> List[Problem]:
     shapes = set()
     for name in _frames_to_check(info['frame_names'], mode):
         path = osp.join(info['frame_dir'], name)
-        img = cv2.imread(path, cv2.IMREAD_COLOR)
-        if img is None:
-            return [Problem('frames', f"clip {info['clip_id']}: cannot "
-                            f"decode '{path}'", path)]
+        try:  # the loader's own reader: what passes here, it reads
+            img = read_frame(path, info['clip_id'])
+        except OSError as err:
+            reason = (f'cannot read {path!r}: {err.strerror}'
+                      if err.strerror else str(err))
+            return [Problem('frames', f"clip {info['clip_id']}: {reason}",
+                            path)]
         shapes.add(img.shape[:2])
     if len(shapes) > 1:
         return [Problem('frames', f"clip {info['clip_id']} in "
@@ -212,7 +216,7 @@ def _description_problems(dataset, info: dict, descriptions
 
 def number_key(clip_id: str) -> str:
     """Clip ids as the descriptions match them: numbered ids by value."""
-    return str(int(clip_id)) if clip_id.isdigit() else clip_id
+    return str(int(clip_id)) if is_clip_number(clip_id) else clip_id
 
 
 def unmatched_descriptions(descriptions, clip_ids) -> List[Problem]:

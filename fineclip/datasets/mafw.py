@@ -5,12 +5,15 @@ lines ``03747.mp4 anger``; the ``with_caption`` variant is TAB-separated and
 GBK-encoded: file, label, Chinese caption, English caption. Frames of clip
 03747 live in ``data/faces/03747/``, its video in ``data/clips/03747.mp4``.
 """
+import numbers
 import os.path as osp
 import re
 from typing import List
 
 from fineclip.registry import DATASETS
-from .base import DFERBaseDataset
+from fineclip.utils.errors import ConfigError
+
+from .base import DFERBaseDataset, is_clip_number
 
 MAFW_CLASSES = ('anger', 'disgust', 'fear', 'happiness', 'neutral',
                 'sadness', 'surprise', 'contempt', 'anxiety', 'helplessness',
@@ -40,13 +43,17 @@ class MAFWDataset(DFERBaseDataset):
     """
 
     METAINFO = dict(classes=MAFW_CLASSES)
+    #: The official cross-validation folds (checked in configs up front).
+    NUM_FOLDS = 5
 
     def __init__(self, data_root: str, fold: int = 1, split: str = 'train',
                  captions: bool = False, source: str = 'frames',
                  frame_dir: str = 'data/faces', video_dir: str = 'data/clips',
                  ann_dir: str = 'Train & Test Set/single', **kwargs):
-        if not 1 <= int(fold) <= 5:
-            raise ValueError(f'MAFW fold must be 1-5, got {fold}')
+        if (not isinstance(fold, numbers.Integral)
+                or not 1 <= fold <= self.NUM_FOLDS):
+            raise ConfigError(f'MAFW fold must be 1-{self.NUM_FOLDS}, got '
+                              f'{fold!r} (the dataset\'s fold key)')
         if source not in ('frames', 'video'):
             raise ValueError(f"source must be 'frames' or 'video', got "
                              f"'{source}'")
@@ -74,7 +81,7 @@ class MAFWDataset(DFERBaseDataset):
     def clip_id_of(self, line: str):
         fields = line.split('\t') if self.captions else line.split()
         stem = osp.splitext(fields[0].strip())[0] if fields else ''
-        return f'{int(stem):05d}' if stem.isdigit() else None
+        return f'{int(stem):05d}' if is_clip_number(stem) else None
 
     def _fields(self, line: str, where: str) -> List[str]:
         if self.captions:
@@ -93,9 +100,9 @@ class MAFWDataset(DFERBaseDataset):
     def parse_line(self, line: str, where: str) -> dict:
         fields = self._fields(line, where)
         stem = osp.splitext(fields[0].strip())[0]
-        if not stem.isdigit():
+        if not is_clip_number(stem):
             raise ValueError(f'{where}: clip file {fields[0]!r} is not a '
-                             'numbered clip')
+                             'numbered clip (ASCII digits)')
         clip_id = f'{int(stem):05d}'
         label = self.label_by_name(fields[1], where)
         if self.source == 'video':

@@ -46,8 +46,18 @@ def _pyav_decode(av, path: str) -> Iterator[Tuple[int, object]]:
     missing PyAV is told apart from a file it cannot decode.
     """
     with av.open(path) as container:
+        _check_video_stream(container, path)
         for i, frame in enumerate(container.decode(video=0)):
             yield i, frame
+
+
+def _check_video_stream(container, path: str) -> None:
+    """An ``OSError`` naming what the file holds instead of a video
+    stream (an audio-only .mp4), not PyAV's ``tuple index out of range``."""
+    if not container.streams.video:
+        kinds = sorted({s.type for s in container.streams}) or ['nothing']
+        raise OSError(f"'{path}' holds no video stream (only "
+                      f"{', '.join(kinds)}); give a video file")
 
 
 def _rgb(frame) -> np.ndarray:
@@ -89,6 +99,7 @@ class VideoReader:
         try:
             import av
             with av.open(self.path) as container:
+                _check_video_stream(container, self.path)
                 stream = container.streams.video[0]
                 rate = stream.average_rate or stream.guessed_rate
                 return (stream.frames or None,

@@ -22,6 +22,7 @@ import os
 import os.path as osp
 import pickle
 import re
+import sys
 import zipfile
 from typing import List, Optional, Tuple
 
@@ -39,7 +40,7 @@ DFER_CLIP_CONVERTER = ('python tools/model_converters/dfer_clip.py {path} '
 _CKPT_NAME = re.compile(r'^(epoch|iter)_(\d+)\.pth$')
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(UserInputError, RuntimeError):
     """A checkpoint that cannot be read or does not fit the model."""
 
 
@@ -93,7 +94,9 @@ def atomic_write_bytes(data: bytes, path: str) -> None:
     atomic only within one file system), are ``fsync``-ed, and the file is
     renamed onto ``path``; the folder is synced so the rename itself
     survives a power cut. On an exception (``KeyboardInterrupt`` included)
-    the temporary file is removed and ``path`` is left as it was.
+    the temporary file is removed and ``path`` is left as it was; an
+    ``OSError`` (a full disk, no permission) is raised again naming
+    ``path``.
     """
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
@@ -104,9 +107,14 @@ def atomic_write_bytes(data: bytes, path: str) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         if osp.exists(tmp):
             os.remove(tmp)
+        if isinstance(err, OSError) and err.errno is not None:
+            # the path the user knows, not the temporary file's name
+            raise type(err)(
+                err.errno, f'cannot write {path}: {err.strerror}; the file '
+                'there (if any) was left as it was', path) from err
         raise
     try:
         fd = os.open(folder, os.O_RDONLY)
@@ -231,5 +239,29 @@ def find_resumable_checkpoint(work_dir: str) -> Optional[str]:
             print_log(f'--resume: skipping {err}', logger='current',
                       level=logging.WARNING)
             continue
+        print_log(f'--resume: the newest loadable checkpoint in {work_dir} '
+                  f'is {path}', logger='current')
         return path
     return None
+
+
+def resolve_checkpoint(path: str, option: str = 'CHECKPOINT') -> str:
+    """``path`` itself when it is a file; for a folder (a work dir given
+    where a checkpoint belongs), its newest loadable checkpoint, saying
+    which one on stderr.
+
+    Raises:
+        CheckpointError: a folder without a loadable checkpoint (naming
+            it and what was looked for).
+    """
+    if not osp.isdir(path):
+        return path
+    found = find_resumable_checkpoint(path)
+    if found is None:
+        raise CheckpointError(
+            f'{option} {path} is a folder without a loadable checkpoint '
+            '(epoch_N.pth, iter_N.pth or what last_checkpoint names); '
+            'give a checkpoint file or the work dir of a training run.')
+    print(f'{option} {path} is a folder: using its newest loadable '
+          f'checkpoint, {found}', file=sys.stderr)
+    return found

@@ -10,8 +10,10 @@ Loading checks that the model just built has the same frozen weights and
 fills them in, so the loaded model equals the saved one exactly; a model
 built from other weights is refused with a message naming both sources.
 """
+import contextlib
 import hashlib
 import json
+import os
 import os.path as osp
 from typing import Dict, Iterable, Optional
 
@@ -131,6 +133,35 @@ def check_variant(checkpoint: dict, model: nn.Module,
         'was trained with.')
 
 
+def check_shapes(checkpoint: dict, model: nn.Module,
+                 where: str = 'The checkpoint') -> None:
+    """Refuses a checkpoint whose tensors have other shapes than the
+    model's (``--resume`` after ``num_frames`` or the input size changed),
+    naming the tensors and both shapes, before PyTorch's size-mismatch
+    error, which names no file.
+
+    Raises:
+        CheckpointError: some tensor shapes differ.
+    """
+    model = getattr(model, 'module', model)  # DDP wrapper
+    ours = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    differ = []
+    for key, value in (checkpoint.get('state_dict') or {}).items():
+        shape = tuple(getattr(value, 'shape', ()))
+        mine = ours.get(_plain(key))
+        if mine is not None and torch.is_tensor(value) and shape != mine:
+            differ.append(f'{_plain(key)}: checkpoint {shape}, model {mine}')
+    if not differ:
+        return
+    more = f' and {len(differ) - 3} more' if len(differ) > 3 else ''
+    raise CheckpointError(
+        f"{where} does not fit the model built from this config: "
+        f"{len(differ)} tensor(s) have other shapes ({'; '.join(differ[:3])}"
+        f'{more}). It was trained with other settings (num_frames, input '
+        'size, architecture?): use the config and --cfg-options it was '
+        'trained with, or train into a new work dir.')
+
+
 def _plain(key: str) -> str:
     """A state-dict key without the DDP wrapper's ``module.`` prefix."""
     return key[len('module.'):] if key.startswith('module.') else key
@@ -199,7 +230,9 @@ def export_safetensors(checkpoint: dict, out_file: str) -> dict:
     Safetensors holds tensors and string metadata only, so nothing in the
     file can run code when read. ``frozen_weights`` and ``meta`` go into the
     metadata as JSON; the optimiser state stays behind (it is for resuming,
-    not sharing).
+    not sharing). The file is written beside ``out_file`` and renamed onto
+    it, so an interrupted or failed write (a full disk) leaves whatever
+    was there before.
 
     Returns:
         dict: ``tensors`` and ``bytes`` written.
@@ -210,7 +243,16 @@ def export_safetensors(checkpoint: dict, out_file: str) -> dict:
     metadata = {FROZEN_KEY: json.dumps(checkpoint.get(FROZEN_KEY) or {}),
                 'meta': json.dumps(checkpoint.get('meta') or {},
                                    default=str)}
-    save_file(state, out_file, metadata=metadata)
+    partial = f'{out_file}.partial-{os.getpid()}'
+    try:
+        save_file(state, partial, metadata=metadata)
+        os.replace(partial, out_file)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            os.remove(partial)
+        # the path the user gave, not the temporary one, with the cause
+        raise type(err)(err.errno, f'cannot write {out_file}: '
+                        f'{err.strerror or err}', out_file) from err
     return dict(tensors=len(state), bytes=osp.getsize(out_file))
 
 

@@ -1,5 +1,5 @@
-"""FineCLIP's Runner: MMEngine's, with a console a person can read and a
-summary at the end of training.
+"""FineCLIP's Runner: MMEngine's, with a console a person can read, a log
+folder of its own for every run, and a summary at the end of training.
 
 MMEngine logs the environment, the whole config and the hook order at the
 start of every run (about 300 lines), and four warnings that concern its
@@ -14,6 +14,7 @@ from typing import Optional
 from mmengine.runner import Runner
 
 from fineclip.registry import RUNNERS
+from .run_folders import claim_run_folder_on_all_ranks
 
 #: Console lines MMEngine writes at every run that a user need not read:
 #: ``(start of the message, what the console shows instead or None)``.
@@ -103,6 +104,13 @@ class FineCLIPRunner(Runner):
                         handler.formatter or logging.Formatter(), log,
                         config))
         return logger
+
+    def setup_env(self, env_cfg: dict) -> None:
+        super().setup_env(env_cfg)  # starts the process group, if any
+        # MMEngine names the log folder by the second: two runs started in
+        # the same second would share it (and one log file)
+        self._timestamp = claim_run_folder_on_all_ranks(self._work_dir,
+                                                         self._timestamp)
 
     def train(self):
         model = super().train()

@@ -23,10 +23,12 @@ from typing import Iterator, Optional
 
 from mmengine.logging import print_log
 
+from fineclip.utils.errors import UserInputError
+
 LOCK_NAME = '.train.lock'
 
 
-class WorkDirLocked(RuntimeError):
+class WorkDirLocked(UserInputError, RuntimeError):
     """Another live run holds the work dir."""
 
 

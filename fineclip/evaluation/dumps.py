@@ -5,6 +5,8 @@ from typing import List, Optional, Sequence
 import numpy as np
 import torch
 
+from fineclip.utils.errors import InputError
+
 
 DUMP_KEYS = ('pred_score', 'pred_label', 'gt_label')
 # Keys under which a dump may carry the class names (ours does not write
@@ -17,7 +19,7 @@ def _first_int(value, what: str, path: str, index: int) -> int:
     flat = np.asarray(
         value.detach().cpu() if torch.is_tensor(value) else value).reshape(-1)
     if flat.size != 1:
-        raise ValueError(f"'{path}': sample {index} has a {what} with "
+        raise InputError(f"'{path}': sample {index} has a {what} with "
                          f'{flat.size} values, expected one.')
     return int(flat[0])
 
@@ -45,7 +47,7 @@ def load_dump(path: str) -> dict:
         raise FileNotFoundError(f"Dump file '{path}' does not exist.")
     samples = mmengine.load(path, file_format='pkl')
     if not isinstance(samples, (list, tuple)) or not samples:
-        raise ValueError(
+        raise InputError(
             f"'{path}' holds a {type(samples).__name__}, not a non-empty list "
             'of per-clip dicts: write it with tools/test.py CONFIG CKPT '
             '--dump FILE.pkl')
@@ -53,11 +55,11 @@ def load_dump(path: str) -> dict:
     classes = None
     for i, sample in enumerate(samples):
         if not isinstance(sample, dict):
-            raise ValueError(f"'{path}': sample {i} is a "
+            raise InputError(f"'{path}': sample {i} is a "
                              f'{type(sample).__name__}, not a dict.')
         missing = [k for k in DUMP_KEYS if k not in sample]
         if missing:
-            raise ValueError(
+            raise InputError(
                 f"'{path}': sample {i} lacks {missing} (it has "
                 f'{sorted(sample)}); a tools/test.py --dump file has '
                 f'{list(DUMP_KEYS)}.')
@@ -72,7 +74,7 @@ def load_dump(path: str) -> dict:
                 classes = [str(c) for c in sample[key]]
     lengths = {len(s) for s in scores}
     if len(lengths) != 1:
-        raise ValueError(f"'{path}': pred_score lengths differ between "
+        raise InputError(f"'{path}': pred_score lengths differ between "
                          f'samples: {sorted(lengths)}.')
     return dict(labels=np.array(labels, dtype=np.int64),
                 preds=np.array(preds, dtype=np.int64),
@@ -94,7 +96,7 @@ def resolve_class_names(num_classes: int,
     for names, where in ((given, '--classes'), (from_dump, 'the dump')):
         if names:
             if len(names) != num_classes:
-                raise ValueError(
+                raise InputError(
                     f'{where} names {len(names)} classes but the scores '
                     f'have {num_classes}: {list(names)}')
             return [str(n) for n in names]

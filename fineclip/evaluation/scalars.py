@@ -9,6 +9,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from fineclip.utils.errors import InputError, UnknownNameError
+
 
 
 def find_scalar_files(work_dir: str, run: str = 'latest') -> List[str]:
@@ -71,7 +73,7 @@ def read_scalars(files: Sequence[str]) -> dict:
                 try:
                     record = json.loads(line)
                 except json.JSONDecodeError as err:
-                    raise ValueError(
+                    raise InputError(
                         f"'{path}' line {line_no} is not JSON: {err}"
                     ) from err
                 if 'step' not in record:
@@ -125,7 +127,7 @@ def group_curves(scalars: dict, keys: Optional[Sequence[str]] = None
     if keys:
         for pattern in keys:
             if not any(fnmatch.filter(c, pattern) for c in logged.values()):
-                raise KeyError(
+                raise UnknownNameError(
                     f"No logged scalar matches '{pattern}'; logged: train "
                     f"{sorted(logged['train'])}, val {sorted(logged['val'])}")
     x_label = dict(train='iteration',

@@ -8,7 +8,48 @@ from typing import Optional, Union
 from mmengine.config import Config
 
 from .config_checks import check_cfg_options, check_type_names
+from .config_values import check_config_values
 from .data_root import apply_data_root, pop_data_root
+from .errors import ConfigError
+
+#: The config file types MMEngine reads.
+CONFIG_EXTENSIONS = ('.py', '.json', '.yml', '.yaml')
+
+
+def read_config_file(path: str) -> Config:
+    """``Config.fromfile`` with the user's mistakes named.
+
+    A missing path, a folder, a file type MMEngine cannot read, a syntax
+    error (with its line) or an error raised while the file runs end in a
+    :class:`~fineclip.utils.errors.ConfigError` naming the file.
+
+    Args:
+        path: The config file.
+
+    Returns:
+        Config: the loaded config.
+    """
+    if osp.isdir(path):
+        raise ConfigError(f"{path}: is a folder; give a config file in it "
+                          "(e.g. configs/synthetic/fineclip_synthetic.py)")
+    if not osp.exists(path):
+        raise ConfigError(f"No such config: '{path}'")
+    if osp.splitext(path)[1].lower() not in CONFIG_EXTENSIONS:
+        raise ConfigError(
+            f"{path}: not a config file; configs are "
+            f"{'/'.join(CONFIG_EXTENSIONS)} files (see configs/)")
+    try:
+        return Config.fromfile(path)
+    except SyntaxError as err:
+        where = f'{err.filename}:{err.lineno}' if err.lineno else path
+        if err.filename in (None, '<unknown>'):
+            where = f'{path}:{err.lineno}' if err.lineno else path
+        raise ConfigError(f'{where}: syntax error in the config: {err.msg}'
+                          ) from err
+    except (OSError, NameError, KeyError, TypeError, ValueError,
+            AttributeError, ImportError) as err:
+        raise ConfigError(f'{path}: the config cannot be read: '
+                          f'{type(err).__name__}: {err}') from err
 
 
 def enable_local_imports() -> None:
@@ -48,24 +89,26 @@ def load_config(config: Union[str, Config],
         Config: the loaded config.
 
     Raises:
-        FileNotFoundError: ``config`` names no file.
-        ValueError: an override key the part reading it does not accept.
-        KeyError: an unknown ``type`` name once overrides are merged.
+        ConfigError: ``config`` names no readable config file, an override
+            key the part reading it does not accept, or a value no run can
+            use (both also ``ValueError``; a missing file was a
+            ``FileNotFoundError`` before and is this now).
+        UnknownTypeError: an unknown ``type`` name once overrides are
+            merged (a ``KeyError``).
     """
     from mmengine.registry import init_default_scope
     enable_local_imports()
     if isinstance(config, Config):
         cfg = copy.deepcopy(config)
     else:
-        if not osp.isfile(config):
-            raise FileNotFoundError(f"No such config: '{config}'")
-        cfg = Config.fromfile(config)
+        cfg = read_config_file(config)
     init_default_scope(cfg.get('default_scope', 'fineclip'))
     merge_cfg_options(cfg, cfg_options,
                       config if isinstance(config, str) else 'the config')
     if cfg_options:
         # a type set by an override is checked now, not at build time
         check_type_names(cfg)
+    check_config_values(cfg)
     return cfg
 
 

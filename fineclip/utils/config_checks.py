@@ -4,27 +4,30 @@ MMEngine merges any ``--cfg-options`` key, spelled right or not: a
 misspelled one either surfaces much later as a ``TypeError`` deep in a build
 or, in a section nobody reads, is silently ignored. These checks run when
 the options are merged and name the key, the part that would read it and
-the closest right spelling.
+the closest right spelling; an override that puts text where the config
+holds a number or a flag is refused with the key named.
 
 * A key already in the config is fine.
 * A new key in a dict with a ``type`` is checked against that part's
   constructor (its ``__init__`` and the ones it forwards ``**kwargs`` to);
   in ``*_dataloader`` against ``torch.utils.data.DataLoader``, in
   ``train_cfg``/``val_cfg``/``test_cfg`` against the loop MMEngine builds.
-  Not accepted: ``ValueError`` (a warning instead when some constructor in
-  the chain takes ``**kwargs`` it might read).
+  Not accepted: ``ConfigError``, a ``ValueError`` (a warning instead when
+  some constructor in the chain takes ``**kwargs`` it might read).
 * Any other new key gets a warning naming it (with close matches): nothing
   declares what such a dict accepts.
 
 Every ``type`` name of the merged config must be registered (after the
-config's ``custom_imports`` are imported); an unknown one raises a
-``KeyError`` naming it, where it is, the registry it belongs to and the
-closest registered names.
+config's ``custom_imports`` are imported); an unknown one raises an
+``UnknownTypeError`` (a ``KeyError``) naming it, where it is, the registry
+it belongs to and the closest registered names.
 """
 import difflib
 import inspect
 import warnings
 from typing import Iterator, Optional, Set, Tuple
+
+from .errors import ConfigError, UnknownTypeError
 
 _DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 _LOOPS = {'val_cfg': 'ValLoop', 'test_cfg': 'TestLoop'}
@@ -137,8 +140,9 @@ def check_cfg_options(cfg, cfg_options: Optional[dict]) -> None:
         cfg_options: ``{dotted key: value}`` as ``--cfg-options`` gives.
 
     Raises:
-        ValueError: a new key that the part reading it does not accept
-            (the message names the key, the part and close spellings).
+        ConfigError: a new key that the part reading it does not accept
+            (the message names the key, the part and close spellings), or
+            text given for a key the config holds a number or flag in.
     """
     if not cfg_options:
         return
@@ -151,7 +155,7 @@ def check_cfg_options(cfg, cfg_options: Optional[dict]) -> None:
             last = depth == len(tokens) - 1
             if isinstance(node, (list, tuple)) and token.isdigit():
                 if int(token) >= len(node):
-                    raise ValueError(
+                    raise ConfigError(
                         f"--cfg-options key '{key}': '{path}' has "
                         f'{len(node)} entries, no index {token}')
                 node, path = node[int(token)], f'{path}.{token}'
@@ -159,6 +163,8 @@ def check_cfg_options(cfg, cfg_options: Optional[dict]) -> None:
             if not isinstance(node, dict):
                 break  # setting into a scalar: MMEngine reports it
             if token in node:
+                if last:
+                    _check_value_type(key, node[token], cfg_options[key])
                 node, path = node[token], f'{path}.{token}'.lstrip('.')
                 continue
             if last:
@@ -173,6 +179,23 @@ def check_cfg_options(cfg, cfg_options: Optional[dict]) -> None:
             break
 
 
+def _check_value_type(key: str, old, new) -> None:
+    """Text where the config holds a number or a flag is a typo
+    (``batch_size=abc``): ``DictAction`` keeps what it cannot parse as a
+    string, which would fail deep in a build or, worse, be used."""
+    if not isinstance(new, str) or old is None or isinstance(old, str):
+        return
+    if isinstance(old, bool):
+        wanted = 'True or False'
+    elif isinstance(old, (int, float)):
+        wanted = 'a number'
+    else:
+        return
+    raise ConfigError(
+        f"--cfg-options {key}={new}: the config holds {old!r} there and "
+        f"expects {wanted}, not the text {new!r}.")
+
+
 def _check_new_key(key: str, leaf: str, path: str, node: dict,
                    registries: list) -> None:
     reader = _reader(path, node, registries) if path else None
@@ -184,7 +207,7 @@ def _check_new_key(key: str, leaf: str, path: str, node: dict,
                    f"argument of {part} (built from '{path}')"
                    f'{_hint(leaf, names)}')
         if not open_kwargs:
-            raise ValueError(message)
+            raise ConfigError(message)
         warnings.warn(message + f' ({part} takes **kwargs, so it may be '
                       'read)', UserWarning, stacklevel=4)
         return
@@ -240,7 +263,7 @@ def check_type_names(cfg) -> None:
         if not difflib.get_close_matches(type_name, known, cutoff=0.6):
             for candidate in registries:
                 known |= set(candidate.module_dict)
-        raise KeyError(
+        raise UnknownTypeError(
             f"Unknown type '{type_name}' at '{path}': not in the fineclip "
             f'{registry} registry (nor any other)'
             f"{_hint(type_name, known, n=5) or '.'}"

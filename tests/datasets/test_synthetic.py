@@ -285,7 +285,9 @@ def test_command_line_tool(tmp_path, monkeypatch, capsys):
         script, '--out-dir', str(tmp_path), '--num-clips', '14',
         '--num-folds', '2', '--image-size', '32', '--min-frames', '1',
         '--max-frames', '2', '--no-progress'])
-    runpy.run_path(script, run_name='__main__')
+    with pytest.raises(SystemExit) as stop:  # sys.exit(run_main(main))
+        runpy.run_path(script, run_name='__main__')
+    assert stop.value.code == 0
     assert json.loads(capsys.readouterr().out)['num_clips'] == 14
     assert osp.isfile(osp.join(tmp_path, 'Clip', 'clip_224x224', '00014',
                                '00001.jpg'))

@@ -212,7 +212,9 @@ def test_command_line_tool_layouts(tmp_path, monkeypatch, capsys):
         script, '--layout', 'mafw', '--video', '--out-dir', str(tmp_path),
         '--num-clips', '55', '--image-size', '32', '--min-frames', '1',
         '--max-frames', '2', '--no-progress'])
-    runpy.run_path(script, run_name='__main__')
+    with pytest.raises(SystemExit) as stop:  # sys.exit(run_main(main))
+        runpy.run_path(script, run_name='__main__')
+    assert stop.value.code == 0
     assert json.loads(capsys.readouterr().out)['num_clips'] == 55
     assert osp.isfile(osp.join(tmp_path, 'data', 'clips', '00055.mp4'))
     monkeypatch.setattr(sys, 'argv', [script, '--video', '--out-dir',

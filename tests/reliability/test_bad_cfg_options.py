@@ -99,7 +99,7 @@ def test_unknown_type_in_a_config_file_stops_train_before_the_run(
     nothing_lost(str(tmp_path))
     run = call_tool_main('tools/train.py', [str(config), '--work-dir',
                                             str(work_dir)])
-    assert run.returncode == 1
+    assert run.returncode == 2  # the user's mistake: no traceback
     assert "Unknown type 'AdaptivFusion' at 'model.fusion'" in run.stderr
     assert "'AdaptiveFusion'" in run.stderr
     assert not work_dir.exists()  # stopped before the Runner made it
@@ -110,7 +110,7 @@ def test_misspelled_key_stops_train_before_the_run(tmp_path):
     run = call_tool_main('tools/train.py', [
         CONFIG, '--work-dir', str(work_dir), '--cfg-options',
         'train_cfg.max_epoch=3'])
-    assert run.returncode == 1
+    assert run.returncode == 2
     assert "'max_epoch' is not an argument of EpochBasedTrainLoop" in (
         run.stderr)
     assert not work_dir.exists()

@@ -217,7 +217,7 @@ def test_a_second_run_into_a_held_work_dir_refuses_to_start(
         assert holder['host'] == socket.gethostname()
         run = call_tool_main('tools/train.py', [
             small_trained_run['config'], '--work-dir', work])
-        assert run.returncode == 1
+        assert run.returncode == 2
         assert f'pid {os.getpid()}' in run.stderr, run.stderr[-2000:]
         assert 'in use by another training run' in run.stderr
         # the refused run wrote nothing; the holder's lock is intact

@@ -39,7 +39,8 @@ def test_broken_copy_is_reported(tmp_path):
     assert '== train fold 1: 3 clips' in out
     assert 'set_1.csv:6: label 9 is outside 1..7' in out
     assert "set_1.csv:5: clip 00004's frame folder" in out
-    assert "cannot decode '" + osp.join(broken, '2.jpg') in out
+    # the loader's reader, read_frame, names it
+    assert "Cannot decode frame '" + osp.join(broken, '2.jpg') in out
     assert 'clip 00002' in out and 'mixes frame sizes' in out
     assert 'clips shorter than T=4: 3' in out
     assert out.rstrip().endswith('8 problem(s) found.')

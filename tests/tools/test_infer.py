@@ -260,13 +260,13 @@ def test_clear_errors(videos, checkpoint, tool, capsys, tmp_path):
     assert code == 1 and 'nothing.mp4' in err
     code, _, err = run_infer(tool, capsys, str(tmp_path / 'no.pth'),
                              str(videos / 'flat.mp4'))
-    assert code == 1 and "No such checkpoint: '" in err
+    assert code == 2 and "No such checkpoint: '" in err  # the user's input
     # a checkpoint of other shapes
     code, _, err = run_infer(tool, capsys, checkpoint,
                              str(videos / 'flat.mp4'),
                              options=TINY + ['test_dataloader.dataset.'
                                              'pipeline.2.size=32'])
-    assert code == 1 and 'does not fit the config' in err
+    assert code == 2 and 'does not fit the config' in err
 
 
 def test_what_a_config_needs():

@@ -168,7 +168,7 @@ def test_train_prints_the_checklist_instead_of_the_first_error(tiny_data,
     run = call_tool_main('tools/train.py', [
         STAR_SYNTHETIC, '--work-dir', str(work_dir), '--cfg-options'] +
         tiny_options(root, dagger=False))
-    assert run.returncode == 1
+    assert run.returncode == 2
     assert f'Not ready to train {STAR_SYNTHETIC}: no face-map files in ' \
         f"'{root}/face_maps'" in run.stderr
     assert f'[missing] face-map files: {root}/face_maps/: 0 of 35 clips' \

@@ -11,6 +11,7 @@ GPU needs to stay fed (a ViT-B/16 step of FineCLIPER consumes a batch of
 16-frame clips at GPU speed).
 """
 import argparse
+import sys
 import time
 from collections import defaultdict
 from typing import Dict
@@ -19,6 +20,7 @@ from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 from fineclip.apis import load_config, prepare_embedded_default
+from fineclip.apis.error_boundary import run_main
 from fineclip.datasets.loader_options import fit_loader_options
 from fineclip.registry import DATASETS
 from fineclip.utils.data_root import add_data_root_argument
@@ -116,4 +118,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main))

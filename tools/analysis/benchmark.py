@@ -33,11 +33,13 @@ Training clips per second are ``batch / step``: on a GPU, compare them with
 import argparse
 import json
 import os.path as osp
+import sys
 
 from mmengine.config import DictAction
 
 from fineclip.apis.benchmark import (BASELINE, format_table,
                                      matmul_flop_rate, measure)
+from fineclip.apis.error_boundary import run_main
 from fineclip.engine.memory_plan import GIB, GPU_MEMORY_SHARE
 
 #: The paper's GPU (RTX 4090), in GiB (24,564 MiB).
@@ -137,4 +139,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main))

@@ -12,12 +12,14 @@ measure its exact size.
 import argparse
 import io
 import os.path as osp
+import sys
 
 import torch
 from mmengine.config import DictAction
 from mmengine.optim import build_optim_wrapper
 
 from fineclip.apis import build_model, load_config
+from fineclip.apis.error_boundary import run_main
 from fineclip.engine.checkpoints import strip_frozen
 
 
@@ -71,4 +73,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main))

@@ -18,6 +18,7 @@ import copy
 import json
 import os
 import os.path as osp
+import sys
 
 from mmengine.config import DictAction
 
@@ -26,6 +27,7 @@ from fineclip.apis.cross_validation import (apply_selection, format_markdown,
                                             format_mean, selection_mark,
                                             std_header, summarize,
                                             train_and_test)
+from fineclip.apis.error_boundary import run_main
 from fineclip.apis.result_protocol import SELECTION_RULES
 from fineclip.utils.data_root import add_data_root_argument
 
@@ -115,4 +117,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main))

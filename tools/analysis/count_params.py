@@ -7,12 +7,14 @@ shapes, not values; ``build_model(..., shapes_only=True, device='meta')``),
 so it runs offline on every config without any download.
 """
 import argparse
+import sys
 from collections import OrderedDict
 
 from mmengine.config import DictAction
 
 import fineclip  # noqa: F401  (registers parts, applies compat)
 from fineclip.apis import build_model
+from fineclip.apis.error_boundary import run_main
 
 
 def parse_args(argv=None):
@@ -64,4 +66,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main))

@@ -395,4 +395,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    # here, not at the top: this tool imports the package lazily
+    from fineclip.apis.error_boundary import run_main
+    sys.exit(run_main(main))

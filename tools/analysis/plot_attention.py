@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import os.path as osp
+import sys
 
 import torch
 from mmengine.config import DictAction
@@ -22,7 +23,10 @@ from fineclip.apis.analysis import (capture_last_block_attention,
                                     class_token_attention,
                                     denormalize_frames,
                                     load_model_and_loader, patch_grid)
+from fineclip.apis.error_boundary import run_main
 from fineclip.utils.data_root import add_data_root_argument
+from fineclip.utils.errors import (InputError, OutOfRangeError,
+                                   UnknownNameError)
 from fineclip.visualization.attention import plot_attention_overlay
 
 
@@ -54,26 +58,27 @@ def find_clip(dataset, index=None, clip_id=None) -> int:
     if clip_id is not None:
         ids = [dataset.get_data_info(i).get('clip_id') for i in range(size)]
         if clip_id not in ids:
-            raise KeyError(f"No clip '{clip_id}' in the test split ({size} "
-                           f'clips, e.g. {ids[:5]}).')
+            raise UnknownNameError(
+                f"No clip '{clip_id}' in the test split ({size} clips, "
+                f'e.g. {ids[:5]}).')
         return ids.index(clip_id)
     index = 0 if index is None else index
     if not -size <= index < size:
-        raise IndexError(f'--index {index} is out of range: the test split '
-                         f'has {size} clips.')
+        raise OutOfRangeError(f'--index {index} is out of range: the test '
+                              f'split has {size} clips.')
     return index % size
 
 
 def frames_branch(model, name: str):
     """The named branch, checked to encode frames with AIM blocks."""
     if name not in model.branches:
-        raise KeyError(f"No branch '{name}'; the model has "
-                       f'{sorted(model.branches)}.')
+        raise UnknownNameError(f"No branch '{name}'; the model has "
+                               f'{sorted(model.branches)}.')
     branch = model.branches[name]
     encoder = getattr(branch, 'encoder', None)
     if not hasattr(encoder, 'blocks') or not hasattr(branch, 'input_key'):
-        raise TypeError(f"Branch '{name}' ({type(branch).__name__}) is not "
-                        'a frames branch with an AIM video encoder.')
+        raise InputError(f"Branch '{name}' ({type(branch).__name__}) is "
+                         'not a frames branch with an AIM video encoder.')
     return branch
 
 
@@ -132,4 +137,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main))

@@ -12,10 +12,12 @@ them), else numbers.
 import argparse
 import os
 import os.path as osp
+import sys
 
 import numpy as np
 
 from fineclip.apis.analysis import load_dump, resolve_class_names
+from fineclip.apis.error_boundary import run_main
 from fineclip.evaluation.metrics import confusion_matrix, uar_war
 from fineclip.evaluation.metrics.dfer_metric import format_recall_table
 from fineclip.visualization import (plot_confusion_matrix,
@@ -65,4 +67,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main))

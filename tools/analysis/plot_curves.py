@@ -13,9 +13,12 @@ validation metrics against the epoch. ``--keys`` picks what to plot
 import argparse
 import os
 import os.path as osp
+import sys
 
 from fineclip.apis.analysis import (find_scalar_files, group_curves,
                                     read_scalars)
+from fineclip.apis.error_boundary import run_main
+from fineclip.utils.errors import InputError
 from fineclip.visualization.curves import plot_curves
 
 
@@ -36,7 +39,7 @@ def main(argv=None):
     scalars = read_scalars(files)
     groups = group_curves(scalars, args.keys)
     if not groups:
-        raise ValueError(
+        raise InputError(
             f'{files} hold no loss, lr or validation metric; pick keys with '
             f"--keys (train: {sorted(scalars['train'])}, val: "
             f"{sorted(scalars['val'])})")
@@ -57,4 +60,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main))

@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import os.path as osp
+import sys
 
 import torch
 from mmengine.config import DictAction
@@ -20,6 +21,7 @@ from mmengine.config import DictAction
 from fineclip.apis.analysis import (collect_pn_similarities,
                                     load_model_and_loader,
                                     summarize_pn_similarities)
+from fineclip.apis.error_boundary import run_main
 from fineclip.utils.data_root import add_data_root_argument
 from fineclip.visualization.pn_similarity import plot_pn_similarity
 
@@ -83,4 +85,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main))

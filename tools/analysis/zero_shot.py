@@ -22,10 +22,12 @@ fineclip_dagger_zs_synthetic_mafw_caption_to_dfew.py \\
 import argparse
 import os
 import os.path as osp
+import sys
 
 from mmengine.config import DictAction
 
 from fineclip.apis import load_config
+from fineclip.apis.error_boundary import run_main
 from fineclip.apis.zero_shot import ALL_FOLDS, zero_shot_table
 
 
@@ -72,4 +74,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main))

@@ -24,6 +24,7 @@ import sys
 from mmengine.config import DictAction
 
 from fineclip.apis import load_config, prepare_embedded_default
+from fineclip.apis.error_boundary import run_main
 from fineclip.apis.preparation import PrepareOptions, check_dataset
 from fineclip.utils.config import import_custom_modules
 from fineclip.utils.data_root import add_data_root_argument
@@ -56,4 +57,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -59,6 +59,7 @@ import sys
 from mmengine.config import DictAction
 
 from fineclip.apis import load_data_tool_config
+from fineclip.apis.error_boundary import run_main
 from fineclip.apis.face_map_extraction import (SUMMARY_FILE,
                                                clips_from_config,
                                                clips_from_folder,
@@ -174,4 +175,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main))

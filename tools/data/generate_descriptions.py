@@ -60,6 +60,7 @@ from fineclip.apis.description_generation import (
     description_clips_from_config, description_clips_from_folder,
     generate_descriptions)
 from fineclip.apis.description_protocol import label_hint_ids
+from fineclip.apis.error_boundary import run_main
 from fineclip.apis.sharding import build_on_rank, init_data_tool_ranks
 from fineclip.registry import DESCRIBERS
 from fineclip.utils.data_root import add_data_root_argument
@@ -163,4 +164,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main))

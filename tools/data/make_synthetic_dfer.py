@@ -9,7 +9,9 @@ Example::
 """
 import argparse
 import json
+import sys
 
+from fineclip.apis.error_boundary import run_main
 from fineclip.datasets.synthetic import generate_synthetic
 
 # Clip counts used when --num-clips is not given.
@@ -72,4 +74,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main))

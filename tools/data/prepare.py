@@ -14,7 +14,8 @@ runs the missing offline steps in order: check the dataset, extract the
 face maps, generate the descriptions, refine them. Each step is skipped
 when its output is complete and the tools skip the clips already done, so
 an interrupted run continues where it stopped. ``--train`` then starts
-``tools/train.py CONFIG`` with the same ``--cfg-options``.
+``tools/train.py CONFIG --resume`` with the same ``--cfg-options``
+(so a rerun after an interruption resumes the training).
 
 The face maps use the paper's FaceXFormer (``--analyzer``,
 ``--analyzer-cfg checkpoint=PATH``; MediaPipeFaceAnalyzer works offline),
@@ -35,6 +36,7 @@ import sys
 
 from mmengine.config import DictAction
 
+from fineclip.apis.error_boundary import run_main
 from fineclip.apis.preparation import (PrepareOptions, build_checklist,
                                        format_checklist,
                                        load_prepared_config,
@@ -126,9 +128,14 @@ def main(argv=None):
     if not checklist.ready:
         return 1
     if args.train:
-        return run_tool('train', train_argv(opts, args.work_dir), opts)
+        argv = train_argv(opts, args.work_dir)
+        # --resume: a rerun after an interruption continues the run (from
+        # the work dir's newest loadable checkpoint; a fresh start if none)
+        # instead of training from epoch 1 over its checkpoints
+        argv.insert(1, '--resume')
+        return run_tool('train', argv, opts)
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -32,6 +32,7 @@ from mmengine.config import DictAction
 from fineclip.apis.description_leakage import fold_splits
 from fineclip.apis.description_refinement import (labels_from_config,
                                                   refine_description_file)
+from fineclip.apis.error_boundary import run_main
 from fineclip.preprocessing.refinement import (read_labels,
                                                require_scikit_learn)
 from fineclip.utils.config import load_config
@@ -126,9 +127,14 @@ def _fold_rows(per_fold) -> list:
 
 def main(argv=None):
     args = parse_args(argv)
-    if osp.abspath(args.out) == osp.abspath(args.input):
+    if osp.abspath(args.out) == osp.abspath(args.input) or (
+            osp.exists(args.out) and osp.exists(args.input)
+            and osp.samefile(args.out, args.input)):
         sys.exit('--out must differ from the input: the original text is '
                  'what the report compares with.')
+    if osp.isdir(args.out):  # before the (slow) refinement, not after it
+        sys.exit(f'--out {args.out}: is a folder; give the refined file, '
+                 f"e.g. {osp.join(args.out, 'descriptions_refined.jsonl')}")
     if args.config or args.labels:
         require_scikit_learn()  # before loading labels, which can be slow
     labels = splits = None
@@ -149,4 +155,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main))

@@ -13,6 +13,7 @@ import time
 import cv2
 import numpy as np
 
+from fineclip.utils.errors import ConfigError
 from fineclip.utils.progress import progress_bar
 
 from ..description_provenance import make_provenance
@@ -156,20 +157,21 @@ def synthesize_clip(rng: np.random.Generator, label: int | str,
 
 def _validate(num_clips, image_size, min_frames, max_frames, num_folds,
               parsing_size, num_classes=len(SYNTHETIC_CLASSES)):
+    # ConfigError (a ValueError): the tools report it as the user's option
     if num_folds < 2:
-        raise ValueError(f'num_folds must be >= 2, got {num_folds}')
+        raise ConfigError(f'num_folds must be >= 2, got {num_folds}')
     need = num_folds * num_classes
     if num_clips < need:
-        raise ValueError(
+        raise ConfigError(
             f'num_clips must be >= num_folds * num_classes = {need} so every '
             f'fold sees every class, got {num_clips}')
     if min_frames < 1 or min_frames > max_frames:
-        raise ValueError('need 1 <= min_frames <= max_frames, got '
+        raise ConfigError('need 1 <= min_frames <= max_frames, got '
                          f'min_frames={min_frames}, max_frames={max_frames}')
     for name, value in (('image_size', image_size),
                         ('parsing_size', parsing_size or image_size)):
         if value < 16:
-            raise ValueError(f'{name} must be >= 16 pixels, got {value}')
+            raise ConfigError(f'{name} must be >= 16 pixels, got {value}')
 
 
 def _assign(rng: np.random.Generator, num_clips: int, num_folds: int,

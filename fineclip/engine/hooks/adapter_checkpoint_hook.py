@@ -5,7 +5,8 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from fineclip.registry import HOOKS
-from ..checkpoints import check_variant, complete_state_dict, strip_frozen
+from ..checkpoints import (check_shapes, check_variant, complete_state_dict,
+                           strip_frozen)
 
 
 def _frozen_sources(cfg) -> dict:
@@ -76,4 +77,5 @@ class AdapterCheckpointHook(Hook):
         source = getattr(runner, '_load_from', None)
         where = f"'{source}'" if source else 'The checkpoint'
         check_variant(checkpoint, self._model(runner), where=where)
+        check_shapes(checkpoint, self._model(runner), where=where)
         complete_state_dict(checkpoint, self._model(runner), where=where)

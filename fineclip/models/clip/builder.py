@@ -17,13 +17,14 @@ import torch
 from torch import nn
 
 from fineclip.registry import ENCODERS
+from fineclip.utils.errors import UserInputError
 
 _HUB_HOST = ('huggingface.co', 443)
 _HF_WEIGHT_FILES = ('open_clip_model.safetensors',
                     'open_clip_pytorch_model.bin')
 
 
-class CLIPWeightsNotFoundError(FileNotFoundError):
+class CLIPWeightsNotFoundError(UserInputError, FileNotFoundError):
     """Pretrained CLIP weights are neither on disk nor downloadable."""
 
 

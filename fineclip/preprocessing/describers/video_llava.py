@@ -21,6 +21,7 @@ import numpy as np
 
 from fineclip.datasets.description_provenance import make_provenance
 from fineclip.registry import DESCRIBERS
+from fineclip.utils.errors import UserInputError
 
 from .base import BaseDescriber, ClipInput, segment_middles
 
@@ -39,7 +40,7 @@ LABEL_HINT = 'The expression in the video is {label}.'
 CHAT_TEMPLATE = 'USER: <video>\n{prompt} ASSISTANT:'
 
 
-class ModelUnavailableError(OSError):
+class ModelUnavailableError(UserInputError, OSError):
     """The Video-LLaVA weights cannot be loaded (offline, not downloaded,
     or a folder that does not hold them)."""
 

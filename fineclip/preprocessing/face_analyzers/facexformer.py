@@ -31,6 +31,7 @@ from PIL import Image
 from torch import Tensor
 
 from fineclip.registry import FACE_ANALYZERS
+from fineclip.utils.errors import UserInputError
 
 from .base import BaseFaceAnalyzer
 from .facexformer_geometry import (BOX_MARGIN, IMAGENET_MEAN,  # noqa: F401
@@ -48,7 +49,7 @@ HF_FILE = 'ckpts/model.pt'
 FaceDetector = Callable[[np.ndarray], Sequence[Optional[BoxLike]]]
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserInputError, ValueError):
     """A FaceXFormer checkpoint that cannot be read or does not fit."""
 
 
