@@ -20,7 +20,7 @@ from .run_folders import claim_run_folder_on_all_ranks
 #: ``(start of the message, what the console shows instead or None)``.
 _DIGESTS = (
     ('\n' + '-' * 60 + '\nSystem environment',
-     'environment: written to the log file {log}'),
+     'environment ({runtime}): written to the log file {log}'),
     ('Config:\n', 'config (as overridden): {config}'),
     ('Hooks will be executed in the following order', None),
     ('Distributed training is not used', None),
@@ -66,9 +66,23 @@ class DigestFormatter(logging.Formatter):
             return self.inner.format(record)
         short = logging.makeLogRecord(record.__dict__)
         short.msg = digest[1].format(log=self.log_file,
-                                     config=self.config_file)
+                                     config=self.config_file,
+                                     runtime=_runtime_summary(
+                                         record.getMessage()))
         short.args = ()
         return self.inner.format(short)
+
+
+#: Lines of MMEngine's environment dump the console keeps.
+_RUNTIME_KEYS = ('seed', 'Distributed launcher', 'GPU number')
+
+
+def _runtime_summary(message: str) -> str:
+    """``'seed: 0; Distributed launcher: none; GPU number: 1'`` from the
+    environment dump: what tells one run from another."""
+    lines = [line.strip() for line in message.splitlines()]
+    return '; '.join(line for line in lines
+                     if line.split(':', 1)[0] in _RUNTIME_KEYS)
 
 
 def _digest_of(message: str):

@@ -120,7 +120,7 @@ def test_the_test_tool_sets_tf32_on_cuda(monkeypatch, logged):
     # the tool up to the Runner; no data or tiny CLIP is made or read
     monkeypatch.setattr(tool, 'prepare_embedded_default', lambda cfg: None)
     monkeypatch.setattr(tool, 'fit_loader_options', lambda cfg: None)
-    monkeypatch.setattr(tool, 'Runner', SimpleNamespace(
+    monkeypatch.setattr(tool, 'FineCLIPRunner', SimpleNamespace(
         from_cfg=lambda cfg: SimpleNamespace(test=lambda: ran.append(cfg))))
     monkeypatch.setattr(sys, 'path', list(sys.path))
     monkeypatch.setattr(sys, 'argv', ['test.py'])

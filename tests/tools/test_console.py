@@ -23,7 +23,7 @@ def test_a_short_console_and_a_summary_with_the_test_command(tiny_data,
                   'Failed to search registry', 'prefix is not set',
                   '"FileClient" will be deprecated', 'HardDiskBackend'):
         assert noise not in out, noise
-    assert 'environment: written to the log file' in out
+    assert 'environment (seed: ' in out and 'written to the log file' in out
     # ... where it is, whole
     log_dir = next(p for p in os.listdir(work) if p[:8].isdigit())
     with open(osp.join(work, log_dir, f'{log_dir}.log')) as f:

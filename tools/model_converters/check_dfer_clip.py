@@ -203,4 +203,8 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    # here, not at the top: this tool imports the package lazily
+    if ROOT not in sys.path:
+        sys.path.insert(0, ROOT)
+    from fineclip.apis.error_boundary import run_main
+    sys.exit(run_main(main))

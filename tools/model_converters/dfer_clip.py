@@ -29,12 +29,14 @@ import io
 import os.path as osp
 import pickle
 import re
+import sys
 from collections import OrderedDict
 from typing import Dict, List, Sequence, Tuple
 
 import torch
 import torch.serialization as serialization
 
+from fineclip.apis.error_boundary import run_main
 from fineclip.engine.checkpoint_io import atomic_write_bytes
 from fineclip.models.class_descriptions import canonical_class
 from fineclip.utils.errors import UserInputError
@@ -403,4 +405,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main))
