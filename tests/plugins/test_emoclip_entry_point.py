@@ -96,3 +96,19 @@ def test_emoclip_trains_on_captions_and_tests_zero_shot(configs, tmp_path):
     recalls = {part.split(':')[0] for part in log.split()
                if part.startswith('recall/')}
     assert len(recalls) == 7 and 'recall/Happy' in recalls
+
+
+@pytest.mark.slow(5)
+def test_a_converted_official_checkpoint_tests_zero_shot(configs, tmp_path):
+    """The converter's output runs through tools/test.py as it is."""
+    import torch
+
+    from tests.plugins.test_emoclip_converter import (TOOL,
+                                                      official_state_dict)
+    _, target = configs
+    official, converted = tmp_path / 'official.pth', tmp_path / 'fine.pth'
+    torch.save(official_state_dict(), official)
+    run_tool_main(TOOL, [official, converted])
+    log = run_tool_main('tools/test.py', [target, converted, '--work-dir',
+                                          str(tmp_path / 'work')])
+    assert 'Epoch(test) [' in log and 'UAR: ' in log
