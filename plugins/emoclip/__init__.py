@@ -19,6 +19,9 @@ Importing the package registers its parts:
 - ``EmoCLIPSampleFrames`` (``TRANSFORMS``): temporal down-sampling, then a
   window of consecutive frames (:mod:`.sampling`).
 
+:mod:`.official_checkpoint` maps the official checkpoints' names to these
+parts (``tools/model_converters/emoclip_to_fineclip.py``).
+
 ``docs/baselines_emoclip.md`` says where this follows the paper and where
 the official code.
 """
@@ -26,6 +29,7 @@ from .branches import (EmoCLIPCaptionBranch, EmoCLIPVideoBranch,
                        clip_contrastive_loss)
 from .class_descriptions import (EMOCLIP_CLASS_SENTENCES,
                                  EmoCLIPClassSentences, emoclip_sentence)
+from .official_checkpoint import convert_official_state_dict
 from .recognizer import EmoCLIP
 from .sampling import EmoCLIPSampleFrames, emoclip_indices
 from .temporal_transformer import (EmoCLIPTemporalLayer,
@@ -35,5 +39,6 @@ __all__ = [
     'EmoCLIP', 'EmoCLIPCaptionBranch', 'EmoCLIPVideoBranch',
     'clip_contrastive_loss', 'EMOCLIP_CLASS_SENTENCES',
     'EmoCLIPClassSentences', 'emoclip_sentence', 'EmoCLIPSampleFrames',
-    'emoclip_indices', 'EmoCLIPTemporalLayer', 'EmoCLIPTemporalTransformer'
+    'emoclip_indices', 'EmoCLIPTemporalLayer', 'EmoCLIPTemporalTransformer',
+    'convert_official_state_dict'
 ]

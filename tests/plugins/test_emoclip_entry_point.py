@@ -77,9 +77,6 @@ def configs(tmp_path_factory, tiny_data):
     return str(source), str(target)
 
 
-# Two tool runs, as DFER-CLIP's entry-point test, plus a zero-shot test on a
-# second data set: 16 s on 2 loaded cores (DFER-CLIP's 10 s alongside).
-@pytest.mark.slow(10)
 def test_emoclip_trains_on_captions_and_tests_zero_shot(configs, tmp_path):
     source, target = configs
     work_dir = str(tmp_path / 'work')
@@ -98,7 +95,6 @@ def test_emoclip_trains_on_captions_and_tests_zero_shot(configs, tmp_path):
     assert len(recalls) == 7 and 'recall/Happy' in recalls
 
 
-@pytest.mark.slow(5)
 def test_a_converted_official_checkpoint_tests_zero_shot(configs, tmp_path):
     """The converter's output runs through tools/test.py as it is."""
     import torch
