@@ -1,0 +1,22 @@
+# EmoCLIP zero-shot on DFEW (paper Tab 3; official
+# experiments/DFEW_zeroshot_hpc.sh): the MAFW-caption model of
+# emoclip_mafw_captions.py on DFEW's fold 1 test split (7 classes), one
+# sentence per class, x4 down-sampling, 32 frames:
+#   python tools/test.py configs/plugins/emoclip_zeroshot_dfew.py \
+#       work_dirs/emoclip_mafw_captions/epoch_30.pth
+# The official script reports each of the 5 folds:
+# --cfg-options test_dataloader.dataset.fold=K.
+_base_ = ['./emoclip_mafw_captions.py']
+
+test_pipeline = [
+    dict(type='EmoCLIPSampleFrames', clip_len=_base_.clip_len,
+         downsample=4, test_mode=True),
+    dict(type='DecodeFrames'),
+    dict(type='GroupResize', size=_base_.input_size),
+    dict(type='PackDFERInputs'),
+]
+test_dataloader = dict(
+    batch_size=64,
+    dataset=dict(_delete_=True, type='DFEWDataset', data_root='data/DFEW',
+                 fold=1, split='test', test_mode=True,
+                 pipeline=test_pipeline))
