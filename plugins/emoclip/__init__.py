@@ -20,7 +20,7 @@ Importing the package registers its parts:
   window of consecutive frames (:mod:`.sampling`).
 
 :mod:`.official_checkpoint` maps the official checkpoints' names to these
-parts (``tools/model_converters/emoclip_to_fineclip.py``).
+parts (``tools/model_converters/emoclip.py``).
 
 ``docs/baselines_emoclip.md`` says where this follows the paper and where
 the official code.

@@ -9,7 +9,7 @@ from fineclip.models.clip import build_clip
 from tests.conftest import TINY_ARCH
 from tests.helpers import ROOT, call_tool_main, run_tool_main
 
-TOOL = 'tools/model_converters/emoclip_to_fineclip.py'
+TOOL = 'tools/model_converters/emoclip.py'
 WIDTH, HEADS, HEAD, MLP, DEPTH = 32, 4, 16, 64, 2
 
 

@@ -114,6 +114,13 @@ def _tool_cases(bad, folder):
             osp.join(folder, 'no.jsonl'), '--out', 'o.jsonl']),
         ('tools/data/make_synthetic_dfer.py', [
             '--num-clips', '-3', '--out-dir', osp.join(folder, 'syn')]),
+        ('tools/model_converters/dfer_clip.py', [
+            osp.join(folder, 'no.pth'), osp.join(folder, 'o.pth'),
+            '--dataset', 'dfew']),
+        ('tools/model_converters/check_dfer_clip.py', [
+            osp.join(folder, 'no_official'), '--dataset', 'dfew']),
+        ('tools/model_converters/emoclip.py', [
+            osp.join(folder, 'no.pth'), osp.join(folder, 'e.pth')]),
     ]
 
 

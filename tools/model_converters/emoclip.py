@@ -1,6 +1,6 @@
 """Convert an official EmoCLIP checkpoint to a FineCLIP one.
 
-``python tools/model_converters/emoclip_to_fineclip.py OFFICIAL.pth OUT.pth``
+``python tools/model_converters/emoclip.py OFFICIAL.pth OUT.pth``
 
 The official training script (github.com/NickyFot/EmoCLIP) saves the
 ``state_dict`` of its DistributedDataParallel model: plain tensors, keys
@@ -17,6 +17,7 @@ import sys
 
 import torch
 
+from fineclip.apis.error_boundary import run_main
 from fineclip.engine.checkpoint_io import CheckpointError, read_checkpoint
 from fineclip.utils.errors import UserInputError
 
@@ -64,4 +65,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main))
