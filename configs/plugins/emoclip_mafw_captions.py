@@ -40,3 +40,6 @@ train_dataloader = dict(
     dataset=dict(captions=True, pipeline=train_pipeline))
 val_dataloader = dict(batch_size=64, dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
+
+# its row in tools/analysis/zero_shot.py's table (paper Tab 3)
+zero_shot_row = 'EmoCLIP, MAFW (video caption)'

@@ -69,3 +69,6 @@ param_scheduler = [
     dict(type='MultiStepLR', milestones=[max_epochs // 2], gamma=0.1,
          by_epoch=True, begin=0, end=max_epochs),
 ]
+
+# its row in tools/analysis/zero_shot.py's table (paper Tab 3)
+zero_shot_row = 'EmoCLIP, MAFW (video caption)'

@@ -17,3 +17,6 @@ train_dataloader = dict(
     dataset=dict(description_file=_base_.description_file,
                  pipeline=with_description(_base_.train_pipeline,
                                            _base_.description_context)))
+
+# its row in tools/analysis/zero_shot.py's table (paper Tab 3)
+zero_shot_row = 'FineCLIPER†, DFEW (fine-grained)'

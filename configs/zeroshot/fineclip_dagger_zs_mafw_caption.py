@@ -20,3 +20,6 @@ train_dataloader = dict(
                  pipeline=with_description(_base_.train_pipeline,
                                            _base_.description_context,
                                            key='caption')))
+
+# its row in tools/analysis/zero_shot.py's table (paper Tab 3)
+zero_shot_row = 'FineCLIPER†, MAFW (video caption)'

@@ -28,3 +28,6 @@ train_dataloader = dict(
     dataset=dict(captions=True,
                  pipeline=with_description(_base_.train_pipeline,
                                            caption_context, key='caption')))
+
+# its row in tools/analysis/zero_shot.py's table (paper Tab 3)
+zero_shot_row = 'FineCLIPER†, MAFW (video caption)'

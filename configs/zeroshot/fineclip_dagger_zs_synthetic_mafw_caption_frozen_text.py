@@ -7,3 +7,6 @@ _base_ = ['./fineclip_dagger_zs_synthetic_mafw_caption.py']
 
 optim_wrapper = dict(paramwise_cfg=dict(custom_keys={
     'branches.description': dict(lr_mult=0.0, decay_mult=0.0)}))
+
+# its row in tools/analysis/zero_shot.py's table
+zero_shot_row = 'FineCLIPER†, MAFW (video caption), frozen text tower'

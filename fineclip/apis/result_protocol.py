@@ -44,7 +44,7 @@ _IGNORED = ('work_dir', 'experiment_name', 'resume', 'load_from',
             'default_hooks.checkpoint.interval',
             'default_hooks.checkpoint.max_keep_ckpts',
             'default_hooks.checkpoint.backend_args', 'env_cfg.mp_cfg',
-            'env_cfg.dist_cfg', 'launcher', 'verbose')
+            'env_cfg.dist_cfg', 'launcher', 'verbose', 'zero_shot_row')
 _IGNORED_LEAVES = ('num_workers', 'persistent_workers', 'pin_memory',
                    'prefetch_factor')
 

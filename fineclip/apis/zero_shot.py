@@ -96,11 +96,20 @@ def source_checkpoint(cfg: Config, work_dir: str,
     return checkpoint, result
 
 
+def row_name(cfg: Config) -> str:
+    """A trained source's row in the table: the config's ``zero_shot_row``
+    (e.g. ``'EmoCLIP, MAFW (video caption)'``), else its file name."""
+    return cfg.get('zero_shot_row') or \
+        f'{osp.basename(cfg.filename)[:-3]} (caption-trained)'
+
+
 def zero_shot_table(source: Config, targets: Sequence[Config],
                     baselines: Sequence[Config], work_dir: str,
                     checkpoint: Optional[str] = None,
                     folds: Sequence[int] = ALL_FOLDS,
-                    force: bool = False) -> dict:
+                    force: bool = False,
+                    more_sources: Sequence[Tuple[Config, Sequence[Config]]]
+                    = ()) -> dict:
     """Runs the protocol and writes ``work_dir/zero_shot.{json,md}``.
 
     Every target (and baseline) is tested on the test split of each of
@@ -116,6 +125,9 @@ def zero_shot_table(source: Config, targets: Sequence[Config],
         folds: The target folds whose test splits are evaluated.
         force: Retrain a source run made under another protocol (the
             old one is moved aside).
+        more_sources: Further ``(source, targets)`` rows, each trained in
+            ``work_dir/source_<config name>`` (e.g. EmoCLIP beside
+            FineCLIPER†, as the paper's Tab 3 compares them).
 
     Returns:
         dict: ``rows`` (``{model: {column: metrics}}``), ``columns`` (in
@@ -130,8 +142,13 @@ def zero_shot_table(source: Config, targets: Sequence[Config],
             source, osp.join(work_dir, 'source'), force)
         fingerprints['source'] = trained_run['fingerprint']
     runs = [('CLIP (no training)', cfg, None) for cfg in baselines]
-    trained = f'{osp.basename(source.filename)[:-3]} (caption-trained)'
-    runs += [(trained, cfg, checkpoint) for cfg in targets]
+    runs += [(row_name(source), cfg, checkpoint) for cfg in targets]
+    for other, other_targets in more_sources:
+        stem = osp.basename(other.filename)[:-3]
+        other_ckpt, other_run = source_checkpoint(
+            other, osp.join(work_dir, f'source_{stem}'), force)
+        fingerprints[f'source {stem}'] = other_run['fingerprint']
+        runs += [(row_name(other), cfg, other_ckpt) for cfg in other_targets]
     rows: Dict[str, Dict[str, dict]] = {}
     columns: List[str] = []
     classes: Dict[str, List[str]] = {}

@@ -14,6 +14,9 @@ ZS = osp.join(ROOT, 'configs', 'zeroshot')
 SOURCE = osp.join(ZS, 'fineclip_dagger_zs_synthetic_mafw_caption.py')
 TARGET = osp.join(ZS, 'fineclip_dagger_zs_synthetic_mafw_caption_to_dfew.py')
 BASELINE = osp.join(ZS, 'clip_zs_synthetic_dfew.py')
+PLUGINS = osp.join(ROOT, 'configs', 'plugins')
+EMOCLIP = osp.join(PLUGINS, 'emoclip_synthetic.py')
+EMOCLIP_TARGET = osp.join(PLUGINS, 'emoclip_synthetic_zeroshot_dfew.py')
 SMALL = dict(image_size=64, min_frames=8, max_frames=10)
 
 
@@ -43,9 +46,9 @@ def roots(tmp_path_factory):
     return str(base / 'mafw'), str(base / 'dfew'), str(base / 'runs')
 
 
-# one source training and 4 tests (2 rows x 2 target folds: each fold's
+# two source trainings and 6 tests (3 rows x 2 target folds: each fold's
 # test split is its own column, which needs two folds to show)
-@pytest.mark.slow(20)
+@pytest.mark.slow(25)
 def test_zero_shot_table_trains_on_captions_and_tests_both_rows(roots):
     mafw, dfew, work_dir = roots
     source = small(SOURCE, mafw, 'mafw', 55)
@@ -57,16 +60,24 @@ def test_zero_shot_table_trains_on_captions_and_tests_both_rows(roots):
     baseline.merge_from_dict({'test_dataloader.dataset.data_root': dfew})
     # the source config itself reads captions, never labels
     assert source.train_dataloader.dataset.captions is True
+    # the paper's Tab 3 sets EmoCLIP beside FineCLIPER†: a row of its own
+    emoclip = small(EMOCLIP, mafw, 'mafw', 55)
+    for loader in ('train', 'val', 'test'):
+        emoclip[f'{loader}_dataloader'].dataset.data_root = mafw
+    emoclip_target = small(EMOCLIP_TARGET, dfew, 'dfew', 35)
+    emoclip_target.merge_from_dict(
+        {'test_dataloader.dataset.data_root': dfew})
     result = zero_shot_table(source, [target], [baseline], work_dir,
-                             folds=(1, 2))
+                             folds=(1, 2),
+                             more_sources=[(emoclip, [emoclip_target])])
     assert result['checkpoint'].endswith('epoch_1.pth')
     # one column per fold's test split: two folds never share one
     columns = [f'DFEW ({dfew}) fold 1', f'DFEW ({dfew}) fold 2']
     assert result['columns'] == columns
     rows = result['rows']
-    assert set(rows) == {'CLIP (no training)',
-                         'fineclip_dagger_zs_synthetic_mafw_caption '
-                         '(caption-trained)'}
+    assert list(rows) == ['CLIP (no training)',
+                          'FineCLIPER†, MAFW (video caption)',
+                          'EmoCLIP, MAFW (video caption)']
     for row, cells in rows.items():
         for column in columns:
             assert 0 <= cells[column]['UAR'] <= 1
@@ -78,13 +89,16 @@ def test_zero_shot_table_trains_on_captions_and_tests_both_rows(roots):
             (cells[columns[0]]['UAR'] + cells[columns[1]]['UAR']) / 2)
     table = open(osp.join(work_dir, 'zero_shot.md')).read()
     assert 'CLIP (no training)' in table and '14.29' in table
+    assert '| EmoCLIP, MAFW (video caption) |' in table
     assert 'mean of 2 folds' in table
     saved = json.load(open(osp.join(work_dir, 'zero_shot.json')))
     assert saved['rows'] == rows
     # every test's protocol is recorded, and the source run's
     assert saved['fingerprints']['source']['resolved']['run.selection'] == (
         'last_epoch')
-    assert len(saved['fingerprints']) == 1 + 2 * 2
+    assert saved['fingerprints']['source emoclip_synthetic']['resolved'][
+        'model.type'] == 'EmoCLIP'
+    assert len(saved['fingerprints']) == 2 + 3 * 2
 
 
 def test_test_tool_refuses_a_trained_config_without_checkpoint():

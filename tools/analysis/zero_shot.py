@@ -1,7 +1,8 @@
 """Zero-shot DFER (paper Tab 3): a caption-trained model beside plain CLIP.
 
 ``python tools/analysis/zero_shot.py SOURCE --targets T [T ...]
-[--baselines B [B ...]] [--checkpoint CKPT] [--work-dir W]``
+[--baselines B [B ...]] [--compare SOURCE T [T ...]] [--checkpoint CKPT]
+[--work-dir W]``
 
 SOURCE is a caption-trained config (``configs/zeroshot/*_zs_*.py``); it is
 trained in ``W/source`` unless ``--checkpoint`` is given (a finished run
@@ -11,13 +12,18 @@ Each target config (``*_to_*.py``) is tested with that checkpoint, each
 baseline (``clip_zs_*.py``) without one, on the test split of every fold of
 ``--target-folds`` (default 1-5), and a table with a row per model, a
 column per fold and one with the mean over folds is printed and written to
-``W/zero_shot.{md,json}``. On the embedded default::
+``W/zero_shot.{md,json}``. ``--compare`` adds another caption-trained
+source with its targets as a row of its own, trained in
+``W/source_<config name>`` (the paper's Tab 3 sets EmoCLIP beside
+FineCLIPER†). On the embedded default::
 
     python tools/analysis/zero_shot.py \\
         configs/zeroshot/fineclip_dagger_zs_synthetic_mafw_caption.py \\
         --targets configs/zeroshot/\\
 fineclip_dagger_zs_synthetic_mafw_caption_to_dfew.py \\
-        --baselines configs/zeroshot/clip_zs_synthetic_dfew.py
+        --baselines configs/zeroshot/clip_zs_synthetic_dfew.py \\
+        --compare configs/plugins/emoclip_synthetic.py \\
+        configs/plugins/emoclip_synthetic_zeroshot_dfew.py
 """
 import argparse
 import os
@@ -40,6 +46,12 @@ def parse_args(argv=None):
                         help='untrained baseline configs (plain CLIP)')
     parser.add_argument('--checkpoint', help='a trained source checkpoint '
                         '(default: train the source)')
+    parser.add_argument(
+        '--compare', nargs='+', action='append', default=[],
+        metavar='CONFIG', help='another caption-trained source and its '
+        'target configs, a row of its own (e.g. the EmoCLIP baseline: '
+        '--compare configs/plugins/emoclip_synthetic.py configs/plugins/'
+        'emoclip_synthetic_zeroshot_dfew.py); repeatable')
     parser.add_argument('--work-dir', help='default: work_dirs/zero_shot/'
                         '<source config name>')
     parser.add_argument('--target-folds', type=int, nargs='+',
@@ -60,14 +72,21 @@ def main(argv=None):
         'work_dirs', 'zero_shot', osp.splitext(osp.basename(args.source))[0])
     os.makedirs(work_dir, exist_ok=True)
     configs = {}
-    for path in [args.source, *args.targets, *args.baselines]:
+    for group in args.compare:
+        if len(group) < 2:
+            raise SystemExit(f'--compare {group[0]}: give the source '
+                             'config and at least one target config')
+    compared = [path for group in args.compare for path in group]
+    for path in [args.source, *args.targets, *args.baselines, *compared]:
         if not osp.isfile(path):
             raise SystemExit(f'No such config: {path}')
         configs[path] = load_config(path, args.cfg_options)
     result = zero_shot_table(
         configs[args.source], [configs[p] for p in args.targets],
         [configs[p] for p in args.baselines], work_dir, args.checkpoint,
-        folds=args.target_folds, force=args.force)
+        folds=args.target_folds, force=args.force,
+        more_sources=[(configs[g[0]], [configs[p] for p in g[1:]])
+                      for g in args.compare])
     print(f"\nZero-shot, source checkpoint {result['checkpoint']}:\n")
     print(result['markdown'])
     print(f'Written to {osp.join(work_dir, "zero_shot.md")}')
