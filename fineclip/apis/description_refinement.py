@@ -17,6 +17,7 @@ from fineclip.preprocessing.refinement import (DescriptionRefiner,
                                                leakage_report,
                                                require_scikit_learn)
 from fineclip.utils.config import load_config
+from fineclip.utils.errors import UserInputError
 from fineclip.utils.progress import progress_bar
 
 
@@ -89,11 +90,23 @@ def refine_description_file(
     if labels is not None:
         require_scikit_learn()  # before the work, not after it
     records = read_description_records(src)
+    blank = [r for r in records if not r.text.strip()]
+    if blank:
+        # refining would turn them into the fallback text, a description
+        # of nothing that no later step could tell from a real one
+        shown = ', '.join(f'clip {r.clip_id} ({src}:{r.line_no})'
+                          for r in blank[:5])
+        more = f' and {len(blank) - 5} more' if len(blank) > 5 else ''
+        raise UserInputError(
+            f'{len(blank)} description(s) in {src} are empty or whitespace '
+            f'only: {shown}{more}. Describe those clips again '
+            '(tools/data/generate_descriptions.py skips clips already in '
+            'the file: remove their lines first), then refine.')
     refiner = DescriptionRefiner()
     total = RefinementStats()
     refined = []
     for record in progress_bar(records, desc='refining', unit='text',
-                       disable=len(records) < 1000):
+                               disable=len(records) < 1000):
         result = refiner(record.text)
         total += result.stats
         refined.append(result.text)

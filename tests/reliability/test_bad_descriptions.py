@@ -120,3 +120,18 @@ def test_missing_file_says_how_to_make_it(tmp_path):
     with raises_naming(FileNotFoundError, osp.join(root, 'none.jsonl'),
                        None, 'generate_descriptions.py'):
         DFEWDataset(root, serialize_data=False, description_file='none.jsonl')
+
+
+def test_refining_a_blank_description_names_the_clip_and_writes_nothing(
+        tmp_path):
+    from tests.helpers import call_tool_main
+    src = write_bytes(str(tmp_path / 'raw.jsonl'), _lines(
+        {'clip_id': '00001', 'text': 'The brows rise.'},
+        {'clip_id': '00002', 'text': '  \t '}))
+    out = tmp_path / 'refined.jsonl'
+    run = call_tool_main('tools/data/refine_descriptions.py',
+                         [src, '--out', out])
+    assert run.returncode == 2, run.stderr[-2000:]
+    assert f'clip 00002 ({src}:2)' in run.stderr
+    assert 'Traceback' not in run.stderr
+    assert not out.exists()
