@@ -106,3 +106,29 @@ def test_test_tool_refuses_a_trained_config_without_checkpoint():
         osp.join(ROOT, 'configs/synthetic/fineclip_synthetic.py')])
     assert run.returncode != 0
     assert 'give a CHECKPOINT' in run.stderr
+
+
+def test_the_tool_sets_source_and_target_roots_apart(tmp_path, monkeypatch):
+    from tests.helpers import load_tool
+    tool = load_tool('tools/analysis/zero_shot.py')
+    seen = {}
+
+    def table(source, targets, baselines, work_dir, checkpoint, folds,
+              force, more_sources):
+        seen.update(source=source, targets=targets, baselines=baselines,
+                    more=more_sources)
+        return dict(checkpoint='c.pth', markdown='')
+
+    monkeypatch.setattr(tool, 'zero_shot_table', table)
+    mafw, dfew = tmp_path / 'mafw', tmp_path / 'dfew'
+    mafw.mkdir()
+    tool.main([SOURCE, '--targets', TARGET, '--baselines', BASELINE,
+               '--compare', EMOCLIP, EMOCLIP_TARGET,
+               '--source-data-root', str(mafw), '--target-data-root',
+               str(dfew), '--work-dir', str(tmp_path / 'w')])
+    emoclip, (emoclip_target, ) = seen['more'][0]
+    for source in (seen['source'], emoclip):
+        assert {source[f'{k}_dataloader'].dataset.data_root
+                for k in ('train', 'val', 'test')} == {str(mafw)}
+    for target in (*seen['targets'], *seen['baselines'], emoclip_target):
+        assert target.test_dataloader.dataset.data_root == str(dfew)

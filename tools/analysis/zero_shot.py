@@ -61,6 +61,14 @@ def parse_args(argv=None):
     parser.add_argument('--force', action='store_true',
                         help='retrain a source run made under another '
                         'protocol (the old folder is moved aside)')
+    parser.add_argument(
+        '--source-data-root', metavar='DIR',
+        help='root of the caption-trained sources\' data set (every '
+        'dataset of the source configs)')
+    parser.add_argument(
+        '--target-data-root', metavar='DIR',
+        help="root of the target data set: the test dataset of the target "
+        'and baseline configs')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys in every config')
     return parser.parse_args(argv)
@@ -76,11 +84,20 @@ def main(argv=None):
         if len(group) < 2:
             raise SystemExit(f'--compare {group[0]}: give the source '
                              'config and at least one target config')
+    sources = [args.source] + [group[0] for group in args.compare]
     compared = [path for group in args.compare for path in group]
     for path in [args.source, *args.targets, *args.baselines, *compared]:
         if not osp.isfile(path):
             raise SystemExit(f'No such config: {path}')
-        configs[path] = load_config(path, args.cfg_options)
+        options = dict(args.cfg_options or {})
+        # a source reads one data set; a target trains on the source's
+        # and tests on its own, so only its test root is set
+        if path in sources and args.source_data_root:
+            options['data_root'] = args.source_data_root
+        elif path not in sources and args.target_data_root:
+            options['test_dataloader.dataset.data_root'] = \
+                args.target_data_root
+        configs[path] = load_config(path, options)
     result = zero_shot_table(
         configs[args.source], [configs[p] for p in args.targets],
         [configs[p] for p in args.baselines], work_dir, args.checkpoint,
