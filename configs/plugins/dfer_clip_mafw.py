@@ -9,13 +9,14 @@ model = dict(label_augmenter=dict(num_classes=11))
 
 # The official data loader's pipeline: its frame sampling (rule='dfer_clip',
 # see fineclip/datasets/transforms/sampling.py) and its augmentation, in its
-# order. FineCLIP's crop draws its aspect ratio log-uniformly and resizes
-# with OpenCV where the official code draws it uniformly and resizes with
-# PIL (docs/baselines_dfer_clip.md lists what differs).
+# order, its crop included (rule='dfer_clip': uniform aspect ratio, swapped
+# sides, its fallback); pixels are resized with OpenCV where the official
+# code uses PIL (docs/notes/baselines_dfer_clip.md lists what differs).
 train_pipeline = [
     dict(type='SampleFrameIndices', num_frames=16, rule='dfer_clip'),
     dict(type='DecodeFrames'),
-    dict(type='GroupRandomResizedCrop', size=224, scale=(0.08, 1.0)),
+    dict(type='GroupRandomResizedCrop', size=224, scale=(0.08, 1.0),
+         rule='dfer_clip'),
     dict(type='GroupFlip', flip_ratio=0.5),
     dict(type='PackDFERInputs'),
 ]

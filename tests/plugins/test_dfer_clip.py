@@ -5,6 +5,7 @@ import os.path as osp
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -276,6 +277,68 @@ def test_official_recipe_configs_use_the_official_choices(dataset):
                  mafw=[])[dataset]
     assert steps == ['SampleFrameIndices', 'DecodeFrames', *extra,
                      'GroupRandomResizedCrop', 'GroupFlip', 'PackDFERInputs']
+    crop = cfg.train_dataloader.dataset.pipeline[steps.index(
+        'GroupRandomResizedCrop')]
+    assert crop.rule == 'dfer_clip' and tuple(crop.scale) == (0.08, 1.0)
+
+
+class _Scripted:
+    """An rng that answers with scripted values, in the order the
+    official crop draws them."""
+
+    def __init__(self, *values):
+        self.values = list(values)
+        self.calls = []
+
+    def _next(self, name, *args):
+        self.calls.append((name, args))
+        return self.values.pop(0)
+
+    def uniform(self, low, high):
+        return self._next('uniform', low, high)
+
+    def rand(self):
+        return self._next('rand')
+
+    def randint(self, low, high):
+        return self._next('randint', low, high)
+
+
+def test_official_crop_box_rule():
+    from fineclip.datasets.transforms.augment import dfer_clip_box
+    # area 0.5 of 200 x 100, ratio 2 (uniform, not log-uniform): w 141,
+    # h 71, then swapped (rand < 0.5) to w 71, h 141: does not fit; the
+    # second draw (area 0.25, ratio 2: 100 x 50) fits unswapped, and x, y
+    # come from randint with the official inclusive bounds
+    rng = _Scripted(0.5, 2.0, 0.1, 0.25, 2.0, 0.9, 7, 3)
+    box = dfer_clip_box(100, 200, (0.08, 1.0), (0.5, 2.0), size=64,
+                        rng=rng)
+    assert box == (7, 3, 100, 50)
+    assert rng.calls[1] == ('uniform', (0.5, 2.0))
+    assert rng.calls[-2:] == [('randint', (0, 101)), ('randint', (0, 51))]
+    # ten draws that never fit: shorter side to 64, a random 64 square of
+    # the 128 x 64 scaled frame, i.e. a 100-pixel square of the frame
+    never = []
+    for _ in range(10):
+        never += [1.0, 4.0, 0.9]  # 283 x 71: too wide
+    rng = _Scripted(*never, 32, 0)
+    assert dfer_clip_box(100, 200, (0.08, 1.0), (0.5, 4.0), size=64,
+                         rng=rng) == (50, 0, 100, 100)
+    assert rng.calls[-2:] == [('randint', (0, 65)), ('randint', (0, 1))]
+
+
+def test_official_crop_keeps_one_box_for_every_frame():
+    from fineclip.datasets.transforms.augment import GroupRandomResizedCrop
+    crop = GroupRandomResizedCrop(size=32, rule='dfer_clip')
+    frames = [np.full((40, 60, 3), i, np.uint8) for i in range(3)]
+    np.random.seed(0)
+    out = crop.transform(dict(imgs=frames, img_shape=(40, 60)))
+    assert [img.shape for img in out['imgs']] == [(32, 32, 3)] * 3
+    assert [int(img[0, 0, 0]) for img in out['imgs']] == [0, 1, 2]
+    with pytest.raises(ValueError, match='crops squares'):
+        GroupRandomResizedCrop(size=(32, 48), rule='dfer_clip')
+    with pytest.raises(ValueError, match='rule must be one of'):
+        GroupRandomResizedCrop(rule='tsn')
 
 
 def test_count_params_lists_the_tunable_parts_at_vit_b32():

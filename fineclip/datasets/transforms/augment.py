@@ -71,6 +71,55 @@ def random_resized_box(height: int, width: int, scale: Sequence[float],
     return (width - w) // 2, (height - h) // 2, w, h
 
 
+def dfer_clip_box(height: int, width: int, scale: Sequence[float],
+                  ratio: Sequence[float], size: int, attempts: int = 10,
+                  rng=np.random) -> Tuple[int, int, int, int]:
+    """The crop box DFER-CLIP's official training pipeline draws (its
+    ``GroupRandomSizedCrop``, the TSN-style crop).
+
+    Unlike :func:`random_resized_box`: the aspect ratio is drawn uniformly
+    (not log-uniformly), width and height swap with probability 0.5, and
+    when ten draws do not fit, the frame's shorter side is scaled to
+    ``size`` and a random ``size`` square is cut from it (here the same
+    square in the frame's own pixels), not the centred box.
+
+    Args:
+        height, width: The frame's size.
+        scale: Range of the crop's area fraction.
+        ratio: Range of the crop's aspect ratio.
+        size: The output side (of the fallback's square).
+        rng: ``np.random`` (the worker's stream) or a ``RandomState``.
+
+    Returns:
+        ``(x, y, w, h)`` in the frame's pixels.
+    """
+    area = height * width
+    for _ in range(attempts):
+        target = area * rng.uniform(*scale)
+        aspect = rng.uniform(*ratio)
+        w = int(round(math.sqrt(target * aspect)))
+        h = int(round(math.sqrt(target / aspect)))
+        if rng.rand() < 0.5:
+            w, h = h, w
+        if 0 < w <= width and 0 < h <= height:
+            return (rng.randint(0, width - w + 1),
+                    rng.randint(0, height - h + 1), w, h)
+    # fallback: shorter side to `size`, then a random size x size crop;
+    # that square is `side` pixels of the frame
+    factor = size / min(height, width)
+    scaled_w = int(round(width * factor))
+    scaled_h = int(round(height * factor))
+    x = rng.randint(0, scaled_w - size + 1)
+    y = rng.randint(0, scaled_h - size + 1)
+    side = min(height, width)
+    return (min(int(round(x / factor)), width - side),
+            min(int(round(y / factor)), height - side), side, side)
+
+
+#: How :class:`GroupRandomResizedCrop` draws its box.
+CROP_RULES = ('torchvision', 'dfer_clip')
+
+
 @TRANSFORMS.register_module()
 class GroupRandomResizedCrop(BaseTransform):
     """The same random resized crop for every frame.
@@ -79,16 +128,31 @@ class GroupRandomResizedCrop(BaseTransform):
         size (int | tuple): Output ``(h, w)``.
         scale (tuple): Range of the crop's area fraction (0.08-1).
         ratio (tuple): Range of the crop's aspect ratio (3/4-4/3).
+        rule (str): ``'torchvision'`` (log-uniform ratio, centred
+            fallback: :func:`random_resized_box`, FineCLIP's default) or
+            ``'dfer_clip'`` (DFER-CLIP's official crop:
+            :func:`dfer_clip_box`; square outputs only).
     """
 
     def __init__(self, size: Size = 224, scale=(0.08, 1.0),
-                 ratio=(3 / 4, 4 / 3)):
+                 ratio=(3 / 4, 4 / 3), rule: str = 'torchvision'):
         self.size = _as_hw(size)
         self.scale, self.ratio = tuple(scale), tuple(ratio)
+        if rule not in CROP_RULES:
+            raise ValueError(f'rule must be one of {CROP_RULES}, got '
+                             f'{rule!r}')
+        if rule == 'dfer_clip' and self.size[0] != self.size[1]:
+            raise ValueError("rule='dfer_clip' crops squares: give one "
+                             f'size, got {self.size}')
+        self.rule = rule
 
     def transform(self, results: dict) -> dict:
         h, w = results['img_shape']
-        x, y, cw, ch = random_resized_box(h, w, self.scale, self.ratio)
+        if self.rule == 'dfer_clip':
+            x, y, cw, ch = dfer_clip_box(h, w, self.scale, self.ratio,
+                                         self.size[0])
+        else:
+            x, y, cw, ch = random_resized_box(h, w, self.scale, self.ratio)
         out_h, out_w = self.size
         results['imgs'] = [
             cv2.resize(img[y:y + ch, x:x + cw], (out_w, out_h),
