@@ -218,13 +218,18 @@ def _candidates(work_dir: str) -> List[str]:
     return ordered
 
 
-def find_resumable_checkpoint(work_dir: str) -> Optional[str]:
+def find_resumable_checkpoint(work_dir: str,
+                              purpose: str = '--resume') -> Optional[str]:
     """The newest checkpoint in ``work_dir`` that loads, for ``--resume``.
 
     A checkpoint that does not load (truncated by a crash of a non-atomic
     writer, or refused) is skipped with a warning naming it, and the
     next-newest is tried; temporary files of a killed save are never
     considered.
+
+    Args:
+        work_dir: The folder.
+        purpose: What the log lines say the search is for.
 
     Returns:
         The path, or None when the work dir holds no loadable checkpoint
@@ -236,10 +241,10 @@ def find_resumable_checkpoint(work_dir: str) -> Optional[str]:
         try:
             read_checkpoint(path)
         except (FileNotFoundError, CheckpointError) as err:
-            print_log(f'--resume: skipping {err}', logger='current',
+            print_log(f'{purpose}: skipping {err}', logger='current',
                       level=logging.WARNING)
             continue
-        print_log(f'--resume: the newest loadable checkpoint in {work_dir} '
+        print_log(f'{purpose}: the newest loadable checkpoint in {work_dir} '
                   f'is {path}', logger='current')
         return path
     return None
@@ -256,7 +261,7 @@ def resolve_checkpoint(path: str, option: str = 'CHECKPOINT') -> str:
     """
     if not osp.isdir(path):
         return path
-    found = find_resumable_checkpoint(path)
+    found = find_resumable_checkpoint(path, purpose=option)
     if found is None:
         raise CheckpointError(
             f'{option} {path} is a folder without a loadable checkpoint '
