@@ -26,6 +26,7 @@ from fineclip.engine.precision import resolve_precision
 from fineclip.engine.runner import FineCLIPRunner
 from fineclip.engine.train_setup import configure_training, run_world_size
 from fineclip.engine.work_dir_lock import training_lock
+from fineclip.utils.config_datasets import LOADER_KEYS
 from fineclip.utils.errors import UserInputError
 from .result_protocol import (check_run_dir, check_same_protocol, describe,
                               make_fingerprint, write_protocol_file)
@@ -33,7 +34,6 @@ from .result_protocol import (check_run_dir, check_same_protocol, describe,
 RESULT_FILE = 'fold_result.json'
 #: Result fields that name a run without changing it (not fingerprinted).
 RUN_LABELS = ('config', 'source')
-_LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
 def apply_selection(cfg: Config, val_holdout: float = 0.0,
@@ -81,7 +81,7 @@ def fold_config(cfg: Config, fold: int, work_dir: str,
     """A copy of ``cfg`` whose datasets read ``fold``, writing to
     ``work_dir``, with the selection rule of :func:`apply_selection`."""
     cfg = copy.deepcopy(cfg)
-    for key in _LOADERS:
+    for key in LOADER_KEYS:
         dataset = cfg.get(key, {}).get('dataset', {})
         if 'fold' not in dataset:
             raise ValueError(
@@ -224,7 +224,7 @@ def train_and_test(cfg: Config, work_dir: str, val_holdout: float = 0.0,
 
 
 #: Resolved keys that differ between the rows of a summary by design.
-VARYING_KEYS = {'fold': [f'{key}.dataset.fold' for key in _LOADERS],
+VARYING_KEYS = {'fold': [f'{key}.dataset.fold' for key in LOADER_KEYS],
                 'seed': ['randomness.seed']}
 
 

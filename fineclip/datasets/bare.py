@@ -10,7 +10,9 @@ from typing import Iterator, List, NamedTuple, Optional, Sequence
 
 from mmengine.config import Config
 
-LOADER_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+from fineclip.utils.config_datasets import (  # noqa: F401  (re-exported)
+    LOADER_KEYS, leaf_dataset_cfgs)
+
 
 
 class BareDataset(NamedTuple):
@@ -28,17 +30,6 @@ class BareDataset(NamedTuple):
     name: str
     dataset: object
     cfg: dict
-
-
-def leaf_dataset_cfgs(ds_cfg: dict) -> List[dict]:
-    """The dataset configs inside wrappers (ConcatDataset's ``datasets``,
-    RepeatDataset's ``dataset``), or ``ds_cfg`` itself."""
-    if 'datasets' in ds_cfg:
-        return [leaf for sub in ds_cfg['datasets']
-                for leaf in leaf_dataset_cfgs(sub)]
-    if 'dataset' in ds_cfg:
-        return leaf_dataset_cfgs(ds_cfg['dataset'])
-    return [ds_cfg]
 
 
 def _sources(cfg: Config, splits: Optional[Sequence[str]],

@@ -13,8 +13,7 @@ from typing import List, Optional
 
 import torch
 
-#: The Runner's dataloader sections.
-LOADER_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+from fineclip.utils.config_datasets import LOADER_KEYS
 
 
 def accelerator_available() -> bool:

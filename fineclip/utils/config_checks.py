@@ -27,9 +27,9 @@ import inspect
 import warnings
 from typing import Iterator, Optional, Set, Tuple
 
+from .config_datasets import LOADER_KEYS
 from .errors import ConfigError, UnknownTypeError
 
-_DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 _LOOPS = {'val_cfg': 'ValLoop', 'test_cfg': 'TestLoop'}
 # Section of a typed dict -> the registry that builds it (for messages).
 _SECTIONS = (('pipeline', 'transform'), ('dataset', 'dataset'),
@@ -106,7 +106,7 @@ def _reader(path: str, node: dict, registries: list):
     """``(what reads node, its argument names, **kwargs open)`` or None."""
     import torch.utils.data
     type_name = node.get('type')
-    if path in _DATALOADERS:
+    if path in LOADER_KEYS:
         names, _ = _accepted_args(torch.utils.data.DataLoader)
         return 'torch.utils.data.DataLoader', names, False
     if path == 'train_cfg' and type_name is None:

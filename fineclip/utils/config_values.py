@@ -10,9 +10,9 @@ import math
 import numbers
 from typing import Iterable, Optional
 
+from .config_datasets import LOADER_KEYS
 from .errors import ConfigError
 
-_DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
 def _is_int(value) -> bool:
@@ -64,7 +64,7 @@ def check_fold(key: str, dataset: dict, fold) -> None:
 def check_folds(cfg, folds: Iterable, option: str = '--folds') -> None:
     """Checks the folds a cross-validation will run against the config's
     datasets before any fold trains."""
-    for section in _DATALOADERS:
+    for section in LOADER_KEYS:
         dataset = (cfg.get(section) or {}).get('dataset')
         if isinstance(dataset, dict):
             for fold in folds:
@@ -73,7 +73,7 @@ def check_folds(cfg, folds: Iterable, option: str = '--folds') -> None:
 
 
 def _loader_values(cfg) -> None:
-    for section in _DATALOADERS:
+    for section in LOADER_KEYS:
         loader = cfg.get(section)
         if not isinstance(loader, dict):
             continue

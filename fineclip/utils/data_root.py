@@ -10,11 +10,11 @@ import argparse
 import os.path as osp
 from typing import Iterator, List, Optional, Tuple
 
+from .config_datasets import LOADER_KEYS, leaf_dataset_cfgs
 from .errors import UserInputError
 
 #: The ``--cfg-options`` key ``--data-root`` sets.
 DATA_ROOT_KEY = 'data_root'
-_LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
 class DataRootAction(argparse.Action):
@@ -38,23 +38,15 @@ def add_data_root_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def dataset_nodes(cfg) -> Iterator[Tuple[str, dict]]:
-    """``(dotted key, dataset dict)`` of every dataset with a ``data_root``
-    under the config's dataloaders, wrappers' inner datasets included."""
-    def walk(node, key):
-        if isinstance(node, dict):
-            if DATA_ROOT_KEY in node:
-                yield key, node
-            for name in ('dataset', 'datasets'):
-                if name in node:
-                    yield from walk(node[name], f'{key}.{name}')
-        elif isinstance(node, (list, tuple)):
-            for i, item in enumerate(node):
-                yield from walk(item, f'{key}.{i}')
-
-    for loader in _LOADERS:
+    """``(dataloader key, dataset dict)`` of every dataset with a
+    ``data_root`` under the config's dataloaders, wrappers' inner datasets
+    included."""
+    for loader in LOADER_KEYS:
         section = cfg.get(loader)
         if isinstance(section, dict) and 'dataset' in section:
-            yield from walk(section['dataset'], f'{loader}.dataset')
+            for leaf in leaf_dataset_cfgs(section['dataset']):
+                if DATA_ROOT_KEY in leaf:
+                    yield loader, leaf
 
 
 def data_roots(cfg) -> List[str]:
@@ -94,7 +86,7 @@ def apply_data_root(cfg, root: str, config_name: str = 'the config') -> None:
                              'the folder that holds the data set.')
     roots = data_roots(cfg)
     if len(roots) > 1:
-        keys = ', '.join(f'{key}.data_root={node[DATA_ROOT_KEY]!r}'
+        keys = ', '.join(f'{key}: {node[DATA_ROOT_KEY]!r}'
                          for key, node in dataset_nodes(cfg))
         raise UserInputError(
             f'{config_name} reads {len(roots)} data sets ({keys}); '

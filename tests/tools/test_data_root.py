@@ -34,8 +34,7 @@ def test_the_option_lands_among_the_cfg_options_in_either_order():
 def test_every_dataset_of_the_config_gets_the_root(tmp_path):
     cfg = load_config(CONFIG, dict(data_root=str(tmp_path)))
     keys = [key for key, _ in dataset_nodes(cfg)]
-    assert keys == ['train_dataloader.dataset', 'val_dataloader.dataset',
-                    'test_dataloader.dataset']
+    assert keys == ['train_dataloader', 'val_dataloader', 'test_dataloader']
     assert data_roots(cfg) == [str(tmp_path)]
     assert cfg.data_root == str(tmp_path)
     # the user's own data: no synthetic set is generated; the tiny CLIP
