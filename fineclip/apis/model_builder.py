@@ -78,18 +78,11 @@ def config_class_names(cfg: Config,
     Raises:
         ValueError: none of them names the classes.
     """
-    from fineclip.registry import DATASETS
-    classes = ((meta or {}).get('dataset_meta') or {}).get('classes')
-    if not classes:
-        classes = cfg.model.get('class_names')
+    from fineclip.engine.checkpoint_classes import (checkpoint_classes,
+                                                    dataset_classes)
     dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
-    if not classes:
-        classes = (dataset.get('metainfo') or {}).get('classes')
-    if not classes and dataset.get('type'):
-        ds_type = dataset['type']
-        ds_cls = DATASETS.get(ds_type) if isinstance(ds_type, str) \
-            else ds_type
-        classes = (getattr(ds_cls, 'METAINFO', None) or {}).get('classes')
+    classes = (checkpoint_classes(dict(meta=meta or {}))
+               or cfg.model.get('class_names') or dataset_classes(dataset))
     if not classes:
         raise ValueError(
             'No class names: the checkpoint has no meta.dataset_meta.classes'
