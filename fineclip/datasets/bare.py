@@ -6,7 +6,7 @@ without training on them: no pipeline, and usually without the face maps
 or descriptions it may be about to create. :func:`bare_datasets` is the one
 place that builds them, so the tools agree on which clips a config has.
 """
-from typing import Iterator, List, NamedTuple, Optional, Sequence
+from typing import Iterator, NamedTuple, Optional, Sequence
 
 from mmengine.config import Config
 

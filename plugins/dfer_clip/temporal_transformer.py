@@ -12,14 +12,11 @@ logits by about 3e-4), its class token and position embedding start from
 a standard normal, and a clip of fewer than T frames uses the first rows
 of the position embedding.
 """
-from contextlib import nullcontext
-from typing import Dict, Tuple
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fineclip.models.branches import BaseBranch
+from fineclip.models.branches import FrameFeaturesBranch
 from fineclip.registry import BRANCHES, ENCODERS
 
 #: ``activation`` values: GELU's tanh approximation (the official code's)
@@ -128,12 +125,12 @@ class TemporalTransformer(nn.Module):
 
 
 @BRANCHES.register_module()
-class TemporalTransformerBranch(BaseBranch):
-    """Per-frame CLIP image features, then a temporal model.
+class TemporalTransformerBranch(FrameFeaturesBranch):
+    """Per-frame CLIP image features, then DFER-CLIP's temporal transformer
+    (:class:`~fineclip.models.branches.FrameFeaturesBranch`).
 
-    The CLIP image tower is the recognizer's (``clip.visual``); whether it
-    trains is the CLIP's setting (``model.clip.trainable=('visual',)`` for
-    DFER-CLIP). A frozen tower runs without autograd.
+    Whether the image tower trains is the CLIP's setting
+    (``model.clip.trainable=('visual',)`` for DFER-CLIP).
 
     Args:
         clip (nn.Module): The model's CLIP (given by the recognizer).
@@ -145,17 +142,7 @@ class TemporalTransformerBranch(BaseBranch):
     def __init__(self, clip: nn.Module,
                  temporal: dict = dict(type='TemporalTransformer'),
                  input_key: str = 'frames'):
-        super().__init__()
-        # Referenced, not registered: the recognizer owns the CLIP.
-        self.__dict__['visual'] = clip.visual
-        self.input_key = input_key
-        self.temporal = ENCODERS.build(
-            temporal, default_args=dict(width=clip.visual.output_dim))
-
-    @property
-    def input_keys(self) -> Tuple[str, ...]:
-        """``(input_key,)``: the frames."""
-        return (self.input_key, )
+        super().__init__(clip, temporal, input_key)
 
     def memory_passes(self) -> list:
         """Activation passes per clip (``fineclip.models.memory``): every
@@ -170,17 +157,3 @@ class TemporalTransformerBranch(BaseBranch):
                                self.visual.conv1.out_channels,
                                len(self.visual.transformer.resblocks),
                                checkpointable=False)]
-
-    def forward(self, inputs: Dict[str, torch.Tensor]) -> torch.Tensor:
-        """Returns ``(B, D)`` L2-normalised video features."""
-        if self.input_key not in inputs:
-            raise KeyError(
-                f"TemporalTransformerBranch reads inputs['{self.input_key}'] "
-                f'but the batch has {sorted(inputs)}.')
-        frames = inputs[self.input_key]
-        b, t = frames.shape[:2]
-        trainable = any(p.requires_grad for p in self.visual.parameters())
-        with nullcontext() if trainable else torch.no_grad():
-            per_frame = self.visual(frames.flatten(0, 1))
-        video = self.temporal(per_frame.view(b, t, -1))
-        return F.normalize(video, dim=-1)

@@ -9,14 +9,14 @@
   logit scale that starts at the CLIP's.
 """
 from contextlib import nullcontext
-from typing import Dict, Tuple
+from typing import Dict
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fineclip.models.branches import BaseBranch, DescriptionBranch
-from fineclip.registry import BRANCHES, ENCODERS
+from fineclip.models.branches import DescriptionBranch, FrameFeaturesBranch
+from fineclip.registry import BRANCHES
 
 
 def clip_contrastive_loss(video: torch.Tensor, text: torch.Tensor,
@@ -49,8 +49,9 @@ def clip_contrastive_loss(video: torch.Tensor, text: torch.Tensor,
 
 
 @BRANCHES.register_module()
-class EmoCLIPVideoBranch(BaseBranch):
-    """Per-frame CLIP image features, then EmoCLIP's temporal transformer.
+class EmoCLIPVideoBranch(FrameFeaturesBranch):
+    """Per-frame CLIP image features, then EmoCLIP's temporal transformer
+    (:class:`~fineclip.models.branches.FrameFeaturesBranch`).
 
     The image tower is the recognizer's CLIP, frozen in EmoCLIP: it runs
     without autograd (it trains only if ``model.clip.trainable`` names it,
@@ -66,17 +67,7 @@ class EmoCLIPVideoBranch(BaseBranch):
     def __init__(self, clip: nn.Module,
                  temporal: dict = dict(type='EmoCLIPTemporalTransformer'),
                  input_key: str = 'frames'):
-        super().__init__()
-        # Referenced, not registered: the recognizer owns the CLIP.
-        self.__dict__['visual'] = clip.visual
-        self.input_key = input_key
-        self.temporal = ENCODERS.build(
-            temporal, default_args=dict(width=clip.visual.output_dim))
-
-    @property
-    def input_keys(self) -> Tuple[str, ...]:
-        """``(input_key,)``: the frames."""
-        return (self.input_key, )
+        super().__init__(clip, temporal, input_key)
 
     def memory_passes(self) -> list:
         """Activation passes per clip (``fineclip.models.memory``): none
@@ -84,20 +75,6 @@ class EmoCLIPVideoBranch(BaseBranch):
         temporal model's few tokens are left out (a tower fine-tuned
         through ``model.clip.trainable`` is not modelled)."""
         return []
-
-    def forward(self, inputs: Dict[str, torch.Tensor]) -> torch.Tensor:
-        """Returns ``(B, D)`` L2-normalised clip features."""
-        if self.input_key not in inputs:
-            raise KeyError(
-                f"EmoCLIPVideoBranch reads inputs['{self.input_key}'] but "
-                f'the batch has {sorted(inputs)}.')
-        frames = inputs[self.input_key]
-        b, t = frames.shape[:2]
-        trainable = any(p.requires_grad for p in self.visual.parameters())
-        with nullcontext() if trainable else torch.no_grad():
-            per_frame = self.visual(frames.flatten(0, 1))
-        video = self.temporal(per_frame.view(b, t, -1))
-        return F.normalize(video, dim=-1)
 
 
 @BRANCHES.register_module()

@@ -2,6 +2,8 @@
 from .base import BaseBranch
 from .description import DescriptionBranch
 from .face_maps import FaceMapBranch
+from .frame_features import FrameFeaturesBranch
 from .frames import FramesBranch
 
-__all__ = ['BaseBranch', 'DescriptionBranch', 'FaceMapBranch', 'FramesBranch']
+__all__ = ['BaseBranch', 'DescriptionBranch', 'FaceMapBranch',
+           'FrameFeaturesBranch', 'FramesBranch']
